@@ -1,0 +1,124 @@
+"""Notebook profiles: the GPU fraction, memory and CPU a participant's server gets.
+
+Profiles are shared by the local spawner, the Kubernetes spawner and the quota checks, so
+they are plain frozen values here; each spawner turns them into a real slice.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+class ProfileError(ValueError):
+    """A profile definition or a user's profile choice is invalid; the message says why."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One entry of the spawn form: what a server started with it may use.
+
+    ``gpu_fraction`` is 0 for CPU-only servers, a fraction (0.25, 0.5) for a slice of one
+    GPU, or 1 for a whole GPU. ``idle_timeout_s`` overrides the culler's timeout for servers
+    of this profile (0: use the hub-wide timeout).
+    """
+
+    slug: str
+    display_name: str
+    gpu_fraction: float = 0.0
+    mem_gib: float = 4.0
+    cpu: float = 1.0
+    description: str = ""
+    idle_timeout_s: int = 0
+    default: bool = False
+    max_procs: int = 512
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def uses_gpu(self) -> bool:
+        return self.gpu_fraction > 0
+
+    def summary(self) -> str:
+        """Human description for the spawn form, e.g. '0.25 GPU · 8 GiB · 1 CPU'."""
+        gpu = f"{self.gpu_fraction:g} GPU · " if self.uses_gpu else "no GPU · "
+        return f"{gpu}{self.mem_gib:g} GiB · {self.cpu:g} CPU"
+
+
+DEFAULT_PROFILES: tuple[Profile, ...] = (
+    Profile("cpu", "CPU only", 0.0, 4, 1, "For data exploration; no GPU.", default=False),
+    Profile("gpu-quarter", "0.25 GPU", 0.25, 8, 1, "A quarter of one GPU (NVIDIA MPS).",
+            idle_timeout_s=1800, default=True),
+    Profile("gpu-half", "0.5 GPU", 0.5, 16, 2, "Half of one GPU (NVIDIA MPS).", idle_timeout_s=1800),
+    Profile("gpu-whole", "1 GPU", 1.0, 32, 4, "One whole GPU.", idle_timeout_s=1200),
+)
+
+
+def validate_profiles(profiles: Sequence[Profile]) -> None:
+    """Raise ProfileError naming the first bad entry (slug, fraction, duplicates)."""
+    if not profiles:
+        raise ProfileError("profiles: at least one profile is needed")
+    seen: set[str] = set()
+    for i, p in enumerate(profiles):
+        where = f"profiles[{i}] ({p.slug!r})"
+        if not SLUG_RE.match(p.slug):
+            raise ProfileError(f"{where}: slug must be lower-case letters, digits and '-'")
+        if p.slug in seen:
+            raise ProfileError(f"{where}: slug is used twice")
+        seen.add(p.slug)
+        if not 0 <= p.gpu_fraction <= 1:
+            raise ProfileError(f"{where}: gpu_fraction must be between 0 and 1, got {p.gpu_fraction}")
+        if p.gpu_fraction > 0 and round(1 / p.gpu_fraction, 6) % 1:
+            raise ProfileError(
+                f"{where}: gpu_fraction {p.gpu_fraction} does not divide a GPU evenly; use 1/n (0.5, 0.25, 0.125 ...)"
+            )
+        if p.mem_gib <= 0 or p.cpu <= 0:
+            raise ProfileError(f"{where}: mem_gib and cpu must be greater than 0")
+    if sum(p.default for p in profiles) > 1:
+        raise ProfileError("profiles: more than one profile is marked default")
+
+
+def profile_from_dict(raw: Mapping[str, Any]) -> Profile:
+    """Build a Profile from a config mapping (KubeSpawner-style keys are accepted)."""
+    known = {f for f in Profile.__dataclass_fields__}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ProfileError(f"profile {raw.get('slug')!r}: unknown keys {unknown}; valid keys: {sorted(known)}")
+    try:
+        return Profile(**dict(raw))
+    except TypeError as e:
+        raise ProfileError(f"profile {raw.get('slug')!r}: {e}") from None
+
+
+def default_profile(profiles: Sequence[Profile]) -> Profile:
+    for p in profiles:
+        if p.default:
+            return p
+    return profiles[0]
+
+
+def select_profile(user_options: Mapping[str, Any] | None, profiles: Sequence[Profile]) -> Profile:
+    """Return the profile a user asked for in ``user_options`` (key ``profile``).
+
+    No choice means the default profile. Raises ProfileError listing the valid slugs.
+    """
+    if user_options is None:
+        user_options = {}
+    if not isinstance(user_options, Mapping):
+        raise ProfileError("user_options must be a JSON object such as {\"profile\": \"gpu-quarter\"}")
+    unknown = sorted(set(user_options) - {"profile"})
+    if unknown:
+        raise ProfileError(f"Unknown option(s) {', '.join(unknown)}; the only option is 'profile'.")
+    slug = user_options.get("profile")
+    if slug in (None, ""):
+        return default_profile(profiles)
+    if not isinstance(slug, str):
+        raise ProfileError(f"'profile' must be a string slug, got {type(slug).__name__}.")
+    for p in profiles:
+        if p.slug == slug:
+            return p
+    valid = ", ".join(p.slug for p in profiles)
+    raise ProfileError(f"No profile {slug!r}. Available: {valid}.")
