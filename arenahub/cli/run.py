@@ -1,0 +1,97 @@
+"""``arenahub run``: settle the settings, check the machine, then start JupyterHub."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+
+from arenahub.core.yamlconf import ConfigError, validate_yaml
+from arenahub.hub_config.settings import SETTINGS_ENV, HubSettings
+
+console = Console(stderr=True)
+
+
+def hub_config_file() -> Path:
+    """Path of jupyterhub_config.py, in a source checkout or an installed package."""
+    import arenahub.hub_config as hc
+
+    return Path(hc.__file__).parent / "jupyterhub_config.py"
+
+
+def build_settings(config: Path | None, **overrides) -> HubSettings:
+    """Settings from the YAML file (if any) with non-None command-line values on top."""
+    base = validate_yaml(HubSettings, config.read_text(), str(config)) if config else HubSettings()
+    data = base.model_dump()
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return HubSettings.model_validate(data)
+
+
+def demo_credentials(hub_dir: Path) -> dict[str, str]:
+    """Passwords of the demo users, created once and kept (mode 0600) so reruns agree."""
+    path = hub_dir / "demo-credentials.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    creds = {"admin": secrets.token_urlsafe(9), "demo": secrets.token_urlsafe(9)}
+    hub_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(creds))
+    return creds
+
+
+def missing_tools() -> list[str]:
+    problems = []
+    if not shutil.which("bwrap"):
+        problems.append("bubblewrap (bwrap) is not installed: `make run` installs it, or apt-get install bubblewrap")
+    chp = Path(sys.executable).parent / "configurable-http-proxy"
+    if not chp.exists() and not shutil.which("configurable-http-proxy"):
+        problems.append("configurable-http-proxy is missing: `make run` installs it with npm into the venv")
+    return problems
+
+
+def run_hub(*, config, data_dir, ip, port, db_url, demo) -> int:
+    try:
+        settings = build_settings(config, data_dir=data_dir, ip=ip, port=port, db_url=db_url,
+                                  demo=demo or None)
+    except ConfigError as e:
+        for problem in e.problems:
+            console.print(f"[red]✗[/red] {problem}", highlight=False)
+        return 2
+    problems = missing_tools()
+    if problems:
+        for p in problems:
+            console.print(f"[red]✗[/red] {p}")
+        return 2
+    if settings.demo:
+        creds = demo_credentials(settings.hub_dir)
+        settings = settings.model_copy(update={
+            "seed_users": {**creds, **settings.seed_users},
+            "admin_users": sorted({*settings.admin_users, "admin"}),
+        })
+    settings.hub_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    settings_file = settings.hub_dir / "settings.json"
+    settings_file.write_text(settings.model_dump_json(indent=2))
+    env = {**os.environ, SETTINGS_ENV: str(settings_file), "ARENAHUB_DATA_DIR": str(settings.data_dir)}
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+    url = f"http://{settings.ip}:{settings.port}/"
+    lines = [f"arenahub is starting at [bold]{url}[/bold]", f"data: {settings.data_dir}"]
+    if settings.demo:
+        lines += ["", "Sign in as the participant:  [bold]demo[/bold] / " + creds["demo"],
+                  "Sign in as the organiser:    [bold]admin[/bold] / " + creds["admin"],
+                  "New users sign up at /hub/signup; the admin approves them at /hub/authorize."]
+    console.print(Panel("\n".join(lines), title="arenahub", expand=False))
+    cmd = [sys.executable, "-m", "jupyterhub", "-f", str(hub_config_file())]
+    proc = subprocess.Popen(cmd, env=env, cwd=str(settings.hub_dir))
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        return proc.wait()

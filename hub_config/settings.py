@@ -1,0 +1,110 @@
+"""Site settings of an embedded arenahub (``arenahub.yaml``), validated as one typed model.
+
+The field descriptions are the operator's reference. ``arenahub check-config FILE`` reports
+every problem with its line. ``arenahub run`` merges command-line flags on top and hands
+the result to ``jupyterhub_config.py`` as a JSON file named by ``ARENAHUB_SETTINGS``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from arenahub.core.profiles import DEFAULT_PROFILES, Profile, profile_from_dict, validate_profiles
+
+SETTINGS_ENV = "ARENAHUB_SETTINGS"
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "arenahub"
+
+
+class ProfileSettings(BaseModel):
+    """One spawn-form profile; see arenahub.core.profiles.Profile."""
+
+    model_config = ConfigDict(extra="forbid")
+    slug: str = Field(description="Short name used in user_options, e.g. gpu-quarter.")
+    display_name: str = Field(description="Shown in the spawn form.")
+    gpu_fraction: float = Field(0.0, ge=0, le=1, description="0 (CPU only), 1/n of one GPU, or 1.")
+    mem_gib: float = Field(4, gt=0, description="Memory limit of the server, GiB.")
+    cpu: float = Field(1, gt=0, description="CPU limit of the server, in cores.")
+    description: str = ""
+    idle_timeout_s: int = Field(0, ge=0, description="Cull after this many idle seconds; 0: cull.timeout_s.")
+    default: bool = False
+    max_procs: int = Field(512, gt=0, description="Most processes the server may run at once.")
+
+
+class CullSettings(BaseModel):
+    """Idle culling (jupyterhub-idle-culler as a hub-managed service)."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    timeout_s: int = Field(3600, gt=0, description="Stop servers idle this long (profiles may set less).")
+    every_s: int = Field(60, gt=0, description="How often the culler checks, seconds.")
+    max_age_s: int = Field(0, ge=0, description="Stop servers this old even if busy; 0: never.")
+
+
+class GpuSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    index: int = Field(ge=0)
+    name: str = "GPU"
+    mem_mib: int = Field(81559, gt=0)
+
+
+class HubSettings(BaseModel):
+    """Everything an operator sets for one embedded hub."""
+
+    model_config = ConfigDict(extra="forbid")
+    data_dir: Path = Field(default_factory=default_data_dir,
+                           description="Holds the hub database, secrets, user homes and logs.")
+    ip: str = Field("127.0.0.1", description="Address the proxy listens on.")
+    port: int = Field(8000, gt=0, lt=65536, description="Port the proxy listens on.")
+    db_url: str = Field("", description="Hub database URL; empty: SQLite in data_dir. "
+                        "Use postgresql://user:pass@host/db in production.")
+    authenticator: Literal["native", "dummy"] = Field(
+        "native", description="'native': self sign-up with admin approval and hashed passwords. "
+        "'dummy' accepts any password and is for tests only.")
+    admin_users: list[str] = Field(default_factory=lambda: ["admin"],
+                                   description="Users who are admins; they may sign up without approval.")
+    open_signup: bool = Field(False, description="Let new users in without admin approval.")
+    seed_users: dict[str, str] = Field(default_factory=dict,
+                                       description="Users created at start with these passwords (demo mode).")
+    profiles: list[ProfileSettings] = Field(
+        default_factory=lambda: [ProfileSettings(**{k: v for k, v in p.__dict__.items() if k != "extra"})
+                                 for p in DEFAULT_PROFILES],
+        description="Spawn-form profiles.")
+    gpus: list[GpuSettings] | None = Field(
+        None, description="GPUs notebooks may share; null: ask NVML / nvidia-smi.")
+    cull: CullSettings = Field(default_factory=CullSettings)
+    activity_interval_s: int = Field(10, gt=0, description="Seconds between activity reports of servers.")
+    concurrent_spawn_limit: int = Field(100, ge=0, description="Most spawns in flight at once; 0: no limit.")
+    demo: bool = Field(False, description="Seed an admin and a demo user and print how to sign in.")
+
+    @field_validator("profiles")
+    @classmethod
+    def _profiles_valid(cls, v: list[ProfileSettings]) -> list[ProfileSettings]:
+        validate_profiles([profile_from_dict(p.model_dump()) for p in v])
+        return v
+
+    def profile_objects(self) -> list[Profile]:
+        return [profile_from_dict(p.model_dump()) for p in self.profiles]
+
+    @property
+    def hub_dir(self) -> Path:
+        return self.data_dir / "hub"
+
+    def resolved_db_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.hub_dir / 'jupyterhub.sqlite'}"
+
+
+def load_settings(path: str | os.PathLike | None = None) -> HubSettings:
+    """Settings from the JSON file ``arenahub run`` wrote (path or $ARENAHUB_SETTINGS)."""
+    path = path or os.environ.get(SETTINGS_ENV)
+    if not path:
+        return HubSettings()
+    return HubSettings.model_validate(json.loads(Path(path).read_text()))

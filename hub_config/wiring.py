@@ -1,0 +1,96 @@
+"""Applies HubSettings to a JupyterHub config object. Wiring only: no decisions live here."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from pathlib import Path
+
+from .culling import TIMEOUTS_ENV
+from .settings import HubSettings
+
+HERE = Path(__file__).parent
+
+
+def ensure_secret(path: Path, nbytes: int = 32) -> str:
+    """Read a hex secret from ``path``, creating it (mode 0600) on first use."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    value = secrets.token_hex(nbytes)
+    path.touch(mode=0o600)
+    path.write_text(value)
+    return value
+
+
+def configure(c, s: HubSettings) -> None:
+    """Fill the JupyterHub config ``c`` from the settings ``s``."""
+    s.hub_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (s.data_dir / "homes").mkdir(parents=True, exist_ok=True)
+    s.data_dir.chmod(0o711)  # servers run as other uids: they may traverse, not list
+
+    c.JupyterHub.ip = s.ip
+    c.JupyterHub.port = s.port
+    c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.db_url = s.resolved_db_url()
+    c.JupyterHub.cookie_secret_file = str(s.hub_dir / "jupyterhub_cookie_secret")
+    c.JupyterHub.pid_file = str(s.hub_dir / "jupyterhub.pid")
+    c.ConfigurableHTTPProxy.pid_file = str(s.hub_dir / "proxy.pid")
+    c.ConfigurableHTTPProxy.auth_token = ensure_secret(s.hub_dir / "proxy_token")
+    chp = Path(sys.executable).parent / "configurable-http-proxy"
+    if chp.exists():
+        c.ConfigurableHTTPProxy.command = [str(chp)]
+    # Servers survive a hub restart; the spawner finds them again from its saved state.
+    c.JupyterHub.cleanup_servers = False
+    c.JupyterHub.concurrent_spawn_limit = s.concurrent_spawn_limit
+    c.JupyterHub.allow_named_servers = False
+    c.JupyterHub.default_url = "/hub/home"
+
+    # Authentication
+    c.Authenticator.admin_users = set(s.admin_users)
+    c.Authenticator.allow_all = True  # who may sign in is decided by approval, below
+    if s.authenticator == "native":
+        c.JupyterHub.authenticator_class = "arenahub.hub_config.auth.ArenaAuthenticator"
+        c.NativeAuthenticator.open_signup = s.open_signup
+        c.NativeAuthenticator.minimum_password_length = 8
+        c.NativeAuthenticator.check_common_password = True
+        c.ArenaAuthenticator.seed_users = dict(s.seed_users)
+        c.JupyterHub.template_paths = []
+    else:
+        c.JupyterHub.authenticator_class = "dummy"
+
+    # Spawner
+    c.JupyterHub.spawner_class = "arenahub.spawner.VGPULocalSpawner"
+    c.VGPULocalSpawner.profiles = [p.model_dump() for p in s.profiles]
+    c.VGPULocalSpawner.gpu_inventory = [g.model_dump() for g in s.gpus] if s.gpus is not None else None
+    c.VGPULocalSpawner.homes_root = str(s.data_dir / "homes")
+    c.VGPULocalSpawner.activity_interval_s = s.activity_interval_s
+    c.Spawner.environment = {"ARENAHUB_DATA_DIR": str(s.data_dir)} | {}
+    c.Spawner.http_timeout = 60
+    c.Spawner.start_timeout = 120
+
+    services: list[dict] = []
+    roles: list[dict] = []
+    # Idle culling as a hub-managed service
+    if s.cull.enabled:
+        profiles = s.profile_objects()
+        default = next((p.slug for p in profiles if p.default), profiles[0].slug)
+        timeouts = {"profiles": {p.slug: p.idle_timeout_s for p in profiles if p.idle_timeout_s},
+                    "default_profile": default}
+        services.append({
+            "name": "idle-culler",
+            "command": [sys.executable, "-m", "jupyterhub_idle_culler",
+                        f"--timeout={s.cull.timeout_s}", f"--cull-every={s.cull.every_s}",
+                        f"--max-age={s.cull.max_age_s}",
+                        f"--config={HERE / 'culler_config.py'}"],
+            "environment": {TIMEOUTS_ENV: json.dumps(timeouts)},
+        })
+        roles.append({
+            "name": "idle-culler",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers",
+                       "admin:server_state"],
+            "services": ["idle-culler"],
+        })
+    c.JupyterHub.services = services
+    c.JupyterHub.load_roles = roles
