@@ -64,6 +64,8 @@ class HubSettings(BaseModel):
                            description="Holds the hub database, secrets, user homes and logs.")
     ip: str = Field("127.0.0.1", description="Address the proxy listens on.")
     port: int = Field(8000, gt=0, lt=65536, description="Port the proxy listens on.")
+    hub_port: int = Field(8081, gt=0, lt=65536, description="Port of the hub's own API on 127.0.0.1.")
+    proxy_api_port: int = Field(8001, gt=0, lt=65536, description="Port of the proxy's REST API on 127.0.0.1.")
     db_url: str = Field("", description="Hub database URL; empty: SQLite in data_dir. "
                         "Use postgresql://user:pass@host/db in production.")
     authenticator: Literal["native", "dummy"] = Field(

@@ -33,6 +33,8 @@ def configure(c, s: HubSettings) -> None:
     c.JupyterHub.ip = s.ip
     c.JupyterHub.port = s.port
     c.JupyterHub.hub_ip = "127.0.0.1"
+    c.JupyterHub.hub_port = s.hub_port
+    c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{s.proxy_api_port}"
     c.JupyterHub.db_url = s.resolved_db_url()
     c.JupyterHub.cookie_secret_file = str(s.hub_dir / "jupyterhub_cookie_secret")
     c.JupyterHub.pid_file = str(s.hub_dir / "jupyterhub.pid")

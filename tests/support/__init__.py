@@ -1,0 +1,1 @@
+"""Helpers shared by the integration tiers: real hubs, kernels, free ports."""

@@ -1,0 +1,161 @@
+"""A real embedded arenahub (JupyterHub + configurable-http-proxy) for tests and benchmarks.
+
+Started with ``arenahub run`` exactly as an operator would, plus a drop-in config file that
+declares a test service with an admin token, so tests can drive the REST API.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RunningHub:
+    """One hub process tree on loopback; ``api()`` is an admin client for its REST API."""
+
+    def __init__(self, data_dir: Path, settings: dict[str, Any] | None = None, extra_config: str = ""):
+        self.data_dir = Path(data_dir)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_token = secrets.token_hex(16)
+        self.settings = {"authenticator": "dummy", "data_dir": str(self.data_dir), "port": self.port,
+                         "hub_port": free_port(), "proxy_api_port": free_port(),
+                         **(settings or {})}
+        self.extra_config = extra_config
+        self.proc: subprocess.Popen | None = None
+        self.log_path = self.data_dir / "hub-test.log"
+
+    def _write_files(self) -> tuple[Path, Path]:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cfg = self.data_dir / "arenahub.yaml"
+        cfg.write_text(yaml.safe_dump(self.settings))
+        extra = self.data_dir / "test_extra_config.py"
+        extra.write_text(
+            "c.JupyterHub.services = list(c.JupyterHub.services) + [{'name': 'test-admin', "
+            f"'api_token': {self.admin_token!r}}}]\n"
+            "c.JupyterHub.load_roles = list(c.JupyterHub.load_roles) + [{'name': 'test-admin', "
+            "'scopes': ['admin:users', 'admin:servers', 'tokens', 'admin-ui', 'list:users', "
+            "'read:users', 'admin:server_state', 'access:servers'], 'services': ['test-admin']}]\n"
+            "c.JupyterHub.log_level = 'DEBUG'\n" + self.extra_config
+        )
+        return cfg, extra
+
+    def start(self, timeout: float = 60) -> RunningHub:
+        cfg, extra = self._write_files()
+        env = {**os.environ, "ARENAHUB_EXTRA_CONFIG": str(extra)}
+        with open(self.log_path, "ab") as logf:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "arenahub.cli.main", "run", "--config", str(cfg)],
+                env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hub exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/hub/api/", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"hub did not answer in {timeout}s:\n{self.log_tail()}")
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self, kill: bool = False) -> None:
+        """Stop the hub (and proxy); with kill=True, SIGKILL the hub alone, like a crash."""
+        if not self.proc or self.proc.poll() is not None:
+            return
+        if kill:
+            # the hub is the child of `arenahub run`; kill both, leave notebook servers alone
+            for pid in _children(self.proc.pid):
+                os.kill(pid, signal.SIGKILL)
+            self.proc.kill()
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        if kill:
+            _kill_proxy(self.data_dir / "hub" / "proxy.pid")
+
+    def api(self, token: str | None = None) -> httpx.Client:
+        return httpx.Client(base_url=f"{self.url}/hub/api",
+                            headers={"Authorization": f"token {token or self.admin_token}"}, timeout=120)
+
+    def user_token(self, name: str) -> str:
+        with self.api() as api:
+            r = api.post("/users", json={"usernames": [name]})
+            if r.status_code not in (201, 409):
+                r.raise_for_status()
+            r = api.post(f"/users/{name}/tokens", json={"note": "test", "expires_in": 3600})
+            r.raise_for_status()
+            return r.json()["token"]
+
+    def wait_ready(self, name: str, timeout: float = 90) -> dict:
+        """Wait until the user's default server is ready; returns its server model."""
+        deadline = time.monotonic() + timeout
+        with self.api() as api:
+            while time.monotonic() < deadline:
+                model = api.get(f"/users/{name}").json()["servers"].get("")
+                if model and model.get("ready"):
+                    return model
+                if model is None or not model.get("pending"):
+                    raise RuntimeError(f"{name}'s server is neither ready nor pending: {model}\n{self.log_tail()}")
+                time.sleep(0.1)
+        raise TimeoutError(f"{name}'s server was not ready in {timeout}s")
+
+    def wait_stopped(self, name: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        with self.api() as api:
+            while time.monotonic() < deadline:
+                if not api.get(f"/users/{name}").json()["servers"]:
+                    return
+                time.sleep(0.2)
+        raise TimeoutError(f"{name}'s server did not stop in {timeout}s")
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _kill_proxy(pid_file: Path) -> None:
+    try:
+        os.kill(int(pid_file.read_text()), signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+
+
+def browser_session(hub: RunningHub, name: str, password: str = "any-password") -> httpx.Client:
+    """An httpx client signed in through the hub's login form (cookies, like a browser)."""
+    web = httpx.Client(base_url=hub.url, timeout=120, follow_redirects=False)
+    web.get("/hub/login")
+    r = web.post("/hub/login", data={"username": name, "password": password,
+                                     "_xsrf": web.cookies.get("_xsrf", path="/hub/")})
+    if r.status_code != 302:
+        raise RuntimeError(f"login of {name} failed: {r.status_code} {r.text[:200]}")
+    return web
