@@ -45,7 +45,7 @@ def check_config(
         validate_yaml(HubSettings, config.read_text(), str(config))
     except ConfigError as e:
         for problem in e.problems:
-            err.print(f"[red]✗[/red] {problem}", highlight=False)
+            err.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     Console().print(f"[green]✓[/green] {config} is valid")
 

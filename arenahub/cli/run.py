@@ -62,7 +62,7 @@ def run_hub(*, config, data_dir, ip, port, db_url, demo) -> int:
                                   demo=demo or None)
     except ConfigError as e:
         for problem in e.problems:
-            console.print(f"[red]✗[/red] {problem}", highlight=False)
+            console.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
         return 2
     problems = missing_tools()
     if problems:
