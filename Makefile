@@ -1,13 +1,17 @@
 # Two commands for a fresh machine: `make run` and `make test`. Both are idempotent: each step
 # checks whether its result is already there and installs only what is missing.
 SHELL := /bin/bash
-PYTHON ?= python3
+# A system Python that every user can read: notebook servers run as per-user uids and must
+# be able to load it (a Python under /root, as pyenv installs it, would force a weaker mode).
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.arenahub-installed
 CHP := $(BIN)/configurable-http-proxy
+PYTEST := $(BIN)/python -m pytest -p no:cacheprovider
 
-.PHONY: run test test-unit test-integration test-k8s test-browser test-gpu deps test-deps venv proxy clean bench
+.PHONY: run test test-unit test-integration test-k8s test-browser test-gpu deps test-deps \
+        system-deps venv proxy k8s-binaries clean
 
 run: deps
 	$(BIN)/arenahub run --demo
@@ -15,7 +19,8 @@ run: deps
 deps: system-deps venv proxy
 
 system-deps:
-	@scripts/ensure-debian-packages.sh bubblewrap
+	@scripts/ensure-debian-packages.sh bubblewrap python3-venv
+	@command -v npm >/dev/null || scripts/ensure-debian-packages.sh nodejs npm
 
 venv: $(STAMP)
 
@@ -31,21 +36,29 @@ $(CHP):
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@4
 	ln -sf ../node/node_modules/.bin/configurable-http-proxy $(CHP)
 
+# Test needs: PostgreSQL server binaries, Chromium for the browser tier, the Kubernetes
+# control plane built from Go modules (cached under ~/.cache/arenahub by version).
 test-deps: deps
 	@scripts/ensure-debian-packages.sh postgresql chromium
-	@scripts/ensure-test-tools.sh
+	@if [ -x tests/k8s/harness/build.sh ]; then tests/k8s/harness/build.sh; fi
 
 test: test-deps
-	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+	$(PYTEST) -q tests
 
 test-unit: venv
-	$(BIN)/python -m pytest -q -m unit tests
+	$(PYTEST) -q -m unit tests
 
 test-integration: deps
-	$(BIN)/python -m pytest -q -m integration tests
+	$(PYTEST) -q -m integration tests
 
-bench: deps
-	@echo "see benchmarks/README.md for each benchmark's command"
+test-k8s: test-deps
+	$(PYTEST) -q -m k8s tests
+
+test-browser: test-deps
+	$(PYTEST) -q -m browser tests
+
+test-gpu: deps
+	$(PYTEST) -q -m gpu tests
 
 clean:
 	rm -rf $(VENV) build *.egg-info

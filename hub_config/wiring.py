@@ -52,13 +52,13 @@ def configure(c, s: HubSettings) -> None:
     # Authentication
     c.Authenticator.admin_users = set(s.admin_users)
     c.Authenticator.allow_all = True  # who may sign in is decided by approval, below
-    if s.authenticator == "native":
-        c.JupyterHub.authenticator_class = "arenahub.hub_config.auth.ArenaAuthenticator"
-        c.NativeAuthenticator.open_signup = s.open_signup
-        c.NativeAuthenticator.minimum_password_length = 8
-        c.NativeAuthenticator.check_common_password = True
+    if s.authenticator in ("accounts", "native"):
+        # Sign-up, approval and password pages; see docs/accounts.md. Its templates add
+        # themselves to JupyterHub.template_paths, and its table lives in the hub database.
+        c.JupyterHub.authenticator_class = "arenahub.hub_config.accounts.ArenaAuthenticator"
+        c.ArenaAuthenticator.open_signup = s.open_signup
+        c.ArenaAuthenticator.minimum_password_length = 8
         c.ArenaAuthenticator.seed_users = dict(s.seed_users)
-        c.JupyterHub.template_paths = []
     else:
         c.JupyterHub.authenticator_class = "dummy"
 
@@ -69,8 +69,6 @@ def configure(c, s: HubSettings) -> None:
     c.VGPULocalSpawner.homes_root = str(s.data_dir / "homes")
     c.VGPULocalSpawner.activity_interval_s = s.activity_interval_s
     c.Spawner.environment = {"ARENAHUB_DATA_DIR": str(s.data_dir)} | {}
-    c.Spawner.http_timeout = 60
-    c.Spawner.start_timeout = 120
 
     services: list[dict] = []
     roles: list[dict] = []
