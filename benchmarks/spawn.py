@@ -27,6 +27,7 @@ STOCK = """
 c.JupyterHub.spawner_class = 'jupyterhub.spawner.SimpleLocalProcessSpawner'
 c.SimpleLocalProcessSpawner.home_dir_template = '{data}/stock-homes/{{username}}'
 c.Spawner.cmd = ['jupyterhub-singleuser']
+c.Spawner.args = ['--allow-root']  # the hub runs as root here; stock refuses root otherwise
 c.Spawner.environment = {{}}
 """
 

@@ -6,7 +6,6 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -88,10 +87,7 @@ def run_hub(*, config, data_dir, ip, port, db_url, demo) -> int:
                   "Sign in as the organiser:    [bold]admin[/bold] / " + creds["admin"],
                   "New users sign up at /hub/signup; the admin approves them at /hub/authorize."]
     console.print(Panel("\n".join(lines), title="arenahub", expand=False))
-    cmd = [sys.executable, "-m", "jupyterhub", "-f", str(hub_config_file())]
-    proc = subprocess.Popen(cmd, env=env, cwd=str(settings.hub_dir))
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        return proc.wait()
+    # Become JupyterHub (exec), so signals from a service manager or Ctrl-C reach it directly
+    # and stopping `arenahub run` stops the hub, its proxy and its services cleanly.
+    os.chdir(settings.hub_dir)
+    os.execve(sys.executable, [sys.executable, "-m", "jupyterhub", "-f", str(hub_config_file())], env)
