@@ -68,8 +68,9 @@ class HubSettings(BaseModel):
     proxy_api_port: int = Field(8001, gt=0, lt=65536, description="Port of the proxy's REST API on 127.0.0.1.")
     db_url: str = Field("", description="Hub database URL; empty: SQLite in data_dir. "
                         "Use postgresql://user:pass@host/db in production.")
-    authenticator: Literal["native", "dummy"] = Field(
-        "native", description="'native': self sign-up with admin approval and hashed passwords. "
+    authenticator: Literal["accounts", "native", "dummy"] = Field(
+        "accounts", description="'accounts': self sign-up with admin approval and hashed passwords "
+        "(docs/accounts.md); 'native' is an older name for it. "
         "'dummy' accepts any password and is for tests only.")
     admin_users: list[str] = Field(default_factory=lambda: ["admin"],
                                    description="Users who are admins; they may sign up without approval.")
@@ -86,6 +87,11 @@ class HubSettings(BaseModel):
     activity_interval_s: int = Field(10, gt=0, description="Seconds between activity reports of servers.")
     concurrent_spawn_limit: int = Field(100, ge=0, description="Most spawns in flight at once; 0: no limit.")
     demo: bool = Field(False, description="Seed an admin and a demo user and print how to sign in.")
+
+    @field_validator("authenticator")
+    @classmethod
+    def _authenticator_alias(cls, v: str) -> str:
+        return "accounts" if v == "native" else v
 
     @field_validator("profiles")
     @classmethod

@@ -61,13 +61,16 @@ def test_pending_accounts_are_listed_first(store):
 
 def test_five_recorded_failures_lock_and_a_sign_in_or_unlock_clears(store):
     store.create("carol", "h", now=NOW, approved_by="signup")
+    def fail():
+        return store.record_failed_sign_in("carol", now=NOW, lockout_attempts=5, lockout_s=600)
+
     for _ in range(4):
-        assert store.record_failed_sign_in("carol", now=NOW, lockout_attempts=5, lockout_s=600).locked_until is None
-    lockout = store.record_failed_sign_in("carol", now=NOW, lockout_attempts=5, lockout_s=600)
+        assert fail().locked_until is None
+    lockout = fail()
     assert store.find("carol").locked_until == lockout.locked_until == NOW + timedelta(seconds=600)
     store.unlock("carol")
     assert store.find("carol").locked_until is None
-    store.record_failed_sign_in("carol", now=NOW, lockout_attempts=5, lockout_s=600)
+    fail()
     store.record_sign_in("carol")
     assert store.find("carol").failed_attempts == 0
 
