@@ -22,6 +22,7 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Bool, Float, Integer, List, Unicode, default
 
+from arenahub.core.bwrap import DEFAULT_SYSTEM_PATHS, build_bwrap_argv, make_etc_files
 from arenahub.core.profiles import (
     DEFAULT_PROFILES,
     Profile,
@@ -34,7 +35,7 @@ from arenahub.core.profiles import (
 from .cgroups import CgroupLimits, Limits
 from .forms import render_profile_form
 from .inventory import discover_gpus
-from .sandbox import USR_LINKS, NotebookSandbox, build_bwrap_argv
+from .sandbox import HOSTNAME, NotebookSandbox, make_notebook_spec
 from .slices import GpuDevice, NoSliceFree, Slice, free_fraction, place_slice
 
 SERVER_CONFIG_DIR = Path(__file__).parent / "server_config"
@@ -210,22 +211,8 @@ class VGPULocalSpawner(LocalProcessSpawner):
         return f"{self.user.name}--{self.name or 'default'}"
 
     # ------------------------------------------------------------------ environment
-    def run_uid(self) -> int | None:
-        """The host uid this user's server runs as, or None to keep the hub's uid.
-
-        Dropping to a per-user uid needs root and software that other uids can read (a
-        Python under /root, as pyenv installs it, is not); otherwise the server keeps the
-        hub's uid outside and gets an unprivileged uid inside a user namespace.
-        """
-        if os.geteuid() != 0:
-            return None
-        if not all(_readable_by_others(p) for p in self._software_paths()):
-            if not getattr(type(self), "_warned_software", False):
-                self.log.warning("Python at %s is not readable by other users: notebook servers keep "
-                                 "the hub's uid outside their sandbox (use a system Python to fix)",
-                                 sys.base_prefix)
-                type(self)._warned_software = True
-            return None
+    def run_uid(self) -> int:
+        """The unprivileged host uid this user's server runs as: ``uid_base + user id``."""
         return self.uid_base + int(self.user.id)
 
     def _software_paths(self) -> list[str]:
@@ -256,46 +243,50 @@ class VGPULocalSpawner(LocalProcessSpawner):
             env["CUDA_VISIBLE_DEVICES"] = ""
         return env
 
-    def ensure_home(self, uid: int | None) -> Path:
+    def ensure_home(self, uid: int) -> Path:
         home = Path(self.homes_root) / self.user.name
         home.mkdir(parents=True, exist_ok=True)
-        if uid is not None:
+        if os.geteuid() == 0:
             os.chown(home, uid, uid)
         home.chmod(0o700)
         return home
 
+    def ensure_etc(self, uid: int) -> Path:
+        """Write the sandbox's generated /etc/passwd, group and hosts for this user."""
+        etc = Path(os.environ.get("ARENAHUB_DATA_DIR", "/var/lib/arenahub")) / "server-etc" / self.user.name
+        etc.mkdir(parents=True, exist_ok=True, mode=0o755)
+        files = make_etc_files(user=self.user.name, uid=uid, gid=uid, home=f"/home/{self.user.name}",
+                               hostname=HOSTNAME, shell="/bin/bash")
+        for name, text in files.items():
+            (etc / name).write_text(text)
+            (etc / name).chmod(0o644)
+        return etc
+
     def make_preexec_fn(self, name):
-        uid = self.run_uid()
         cgroup = self._cgroup if getattr(self, "_cgroup", None) else None
 
         def preexec():
             if cgroup is not None:
                 cgroup.join()
-            if uid is not None:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
 
         return preexec
 
-    def build_sandbox(self, home: Path, env: dict, argv: list[str]) -> list[str]:
+    def build_sandbox(self, home: Path, etc: Path, uid: int, env: dict, argv: list[str]) -> list[str]:
         data_dir = os.environ.get("ARENAHUB_DATA_DIR", "")
-        hidden = [p for p in [data_dir, *self.hidden_paths] if p]
-        software = self._software_paths()
         devices: list[str] = []
         extra: list[tuple[str, str]] = []
         if getattr(self, "gpu_slice", None) is not None:
             devices = [str(p) for p in sorted(Path("/dev").glob("nvidia*"))]
             if self.mps_pipe_directory:
                 extra.append((self.mps_pipe_directory, self.mps_pipe_directory))
-        links = {link: os.readlink(link) for link in USR_LINKS if os.path.islink(link)}
-        sb = NotebookSandbox(
-            home_host=str(home), home_inside=env["HOME"], env=env, argv=argv,
-            readonly_paths=software, hidden_paths=hidden, usr_links=links,
-            device_paths=devices, extra_binds=extra, tmp_size_mib=self.tmp_size_mib,
-            inner_uid=None if self.run_uid() is not None else self.uid_base + int(self.user.id),
+        nb = NotebookSandbox(
+            home_host=str(home), home_inside=env["HOME"], env=env, argv=argv, uid=uid,
+            etc_dir=str(etc), system_layout=_system_layout(), software_paths=self._software_paths(),
+            hidden_paths=[p for p in [data_dir, *self.hidden_paths] if p], device_paths=devices,
+            extra_binds=extra, tmp_size_mib=self.tmp_size_mib, as_root=os.geteuid() == 0,
+            bwrap=shutil.which(self.bwrap_path) or self.bwrap_path,
         )
-        return build_bwrap_argv(sb, shutil.which(self.bwrap_path) or self.bwrap_path)
+        return build_bwrap_argv(make_notebook_spec(nb))
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self):
@@ -321,6 +312,7 @@ class VGPULocalSpawner(LocalProcessSpawner):
             self.port = random_port()
         uid = self.run_uid()
         home = self.ensure_home(uid)
+        etc = self.ensure_etc(uid)
         self._cgroup = None
         if self.enforce_cgroups:
             cg = CgroupLimits(self._cgroup_key)
@@ -332,10 +324,10 @@ class VGPULocalSpawner(LocalProcessSpawner):
                     "cgroups are not writable here: memory, CPU and process limits are NOT "
                     "enforced for %s (run the hub as root on a cgroup-enabled kernel)", self._log_name)
         if os.geteuid() != 0:
-            self.log.warning("Hub is not root: %s runs with the hub's uid, separated by the sandbox only",
-                             self._log_name)
+            self.log.warning("Hub is not root: %s runs in a user namespace; its files on the host belong "
+                             "to the hub's uid", self._log_name)
         env = self.get_env()
-        argv = self.build_sandbox(home, env, [*self.cmd, *self.get_args()])
+        argv = self.build_sandbox(home, etc, uid, env, [*self.cmd, *self.get_args()])
         log_path = self._server_log_path()
         self._event("Starting your sandboxed server")
         with open(log_path, "ab") as logf:
@@ -440,13 +432,13 @@ def _source_roots() -> list[str]:
 
 
 
-def _readable_by_others(path: str) -> bool:
-    """True when every folder from / down to ``path`` lets other users through."""
-    p = Path(path).resolve()
-    for d in [*reversed(p.parents), p]:
-        try:
-            if not os.stat(d).st_mode & 0o001:
-                return False
-        except OSError:
-            return False
-    return True
+
+def _system_layout() -> dict[str, str | None]:
+    """Which system folders exist here, and which are symlinks (merged-/usr hosts)."""
+    layout: dict[str, str | None] = {}
+    for path in DEFAULT_SYSTEM_PATHS:
+        if os.path.islink(path):
+            layout[path] = os.readlink(path)
+        elif os.path.isdir(path):
+            layout[path] = None
+    return layout

@@ -1,73 +1,85 @@
-"""Pure builder of the bubblewrap command line that isolates one user's notebook server.
+"""Pure description of the bubblewrap sandbox that isolates one user's notebook server.
 
-The server shares the host network (the proxy must reach it) but nothing else: it sees the
-system's read-only software, its own home read-write at ``/home/<name>``, a private ``/tmp``
-and its own process tree. Other homes, the hub's data directory and secrets are simply not
-mounted, so they do not exist inside the sandbox.
+Built on ``arenahub.core.bwrap`` (shared with the job executor). The server shares the host
+network (the proxy must reach it) but nothing else: it sees the system and Python read-only,
+its own home read-write at ``/home/<name>``, private ``/tmp`` and ``/dev/shm``, generated
+``/etc/passwd|group|hosts`` and its own process tree. Other homes, the hub's data directory
+and secrets are not mounted, so they do not exist inside.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-# Folders of a Debian-like system that software inside the sandbox needs, read-only.
-SYSTEM_DIRS = ("/usr", "/etc", "/opt")
-# Merged-/usr systems make these symlinks into /usr; others have real folders.
-USR_LINKS = ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
+from arenahub.core.bwrap import (
+    DEFAULT_ETC_PATHS,
+    Bind,
+    SandboxSpec,
+    Tmpfs,
+    make_system_mounts,
+    setpriv_argv,
+)
+
+# What notebook users need from /etc beyond what a job needs: TLS roots and name resolution
+# (notebooks may install packages), shell start-up files and terminal descriptions.
+NOTEBOOK_ETC_PATHS = (*DEFAULT_ETC_PATHS, "/etc/ssl", "/etc/ca-certificates", "/etc/resolv.conf",
+                      "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf", "/etc/bash.bashrc",
+                      "/etc/profile", "/etc/inputrc", "/etc/terminfo", "/etc/pip.conf")
+HOSTNAME = "arenahub"
 
 
 @dataclass(frozen=True)
 class NotebookSandbox:
-    """Everything that decides what one notebook server can see."""
+    """Everything that decides what one notebook server can see and who it runs as."""
 
-    home_host: str                       # the user's persistent home on the host
-    home_inside: str                     # where it appears inside, e.g. /home/alice
-    env: Mapping[str, str]               # the complete environment (built from scratch)
-    argv: Sequence[str]                  # the server command
-    readonly_paths: Sequence[str] = ()   # software the server needs: the Python prefix, venv, sources
-    hidden_paths: Sequence[str] = ()     # host folders covered by an empty tmpfs (e.g. the data dir)
-    usr_links: Mapping[str, str] = field(default_factory=dict)  # /bin -> usr/bin on merged-/usr hosts
-    device_paths: Sequence[str] = ()     # e.g. /dev/nvidia0, /dev/nvidiactl for a GPU slice
+    home_host: str                          # the user's persistent home on the host
+    home_inside: str                        # where it appears inside, e.g. /home/alice
+    env: Mapping[str, str]                  # the complete environment (built from scratch)
+    argv: Sequence[str]                     # the server command
+    uid: int                                # the unprivileged uid the server runs as
+    etc_dir: str                            # host folder with generated passwd, group, hosts
+    system_layout: Mapping[str, str | None]  # see arenahub.core.bwrap.make_system_mounts
+    software_paths: Sequence[str] = ()      # Python prefix, venv, sources: read-only
+    hidden_paths: Sequence[str] = ()        # host folders that must stay invisible (the data dir)
+    device_paths: Sequence[str] = ()        # e.g. /dev/nvidia0, /dev/nvidiactl for a GPU slice
     extra_binds: Sequence[tuple[str, str]] = ()  # (host, inside) read-only, e.g. the MPS pipe dir
     tmp_size_mib: int = 1024
-    hostname: str = "arenahub"
-    inner_uid: int | None = None         # run as this uid inside a new user namespace
+    as_root: bool = True                    # bwrap runs as root and setpriv drops to uid; else a user namespace
+    bwrap: str = "/usr/bin/bwrap"
+    setpriv: str = "/usr/bin/setpriv"
 
 
-def build_bwrap_argv(sb: NotebookSandbox, bwrap: str = "bwrap") -> list[str]:
-    """Return the full argv: bwrap, its options, then the server command."""
-    argv = [bwrap, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--hostname", sb.hostname, "--clearenv"]
-    if sb.inner_uid is not None:
-        argv += ["--unshare-user", "--uid", str(sb.inner_uid), "--gid", str(sb.inner_uid), "--cap-drop", "ALL"]
-    for d in SYSTEM_DIRS:
-        argv += ["--ro-bind-try", d, d]
-    for link in USR_LINKS:
-        target = sb.usr_links.get(link)
-        if target:
-            argv += ["--symlink", target, link]
-        else:
-            argv += ["--ro-bind-try", link, link]
-    for p in _outermost(sb.readonly_paths):
-        argv += ["--ro-bind", p, p]
-    argv += ["--proc", "/proc", "--dev", "/dev"]
-    for dev in sb.device_paths:
-        argv += ["--dev-bind-try", dev, dev]
-    argv += ["--size", str(sb.tmp_size_mib * 1024 * 1024), "--tmpfs", "/tmp"]
-    for host, inside in sb.extra_binds:
-        argv += ["--ro-bind-try", host, inside]
-    # Cover host paths that must stay invisible even if a read-only path contains them.
-    for p in sb.hidden_paths:
-        if any(_is_within(p, ro) for ro in sb.readonly_paths):
-            argv += ["--tmpfs", p]
-    argv += ["--bind", sb.home_host, sb.home_inside, "--chdir", sb.home_inside]
-    for key in sorted(sb.env):
-        argv += ["--setenv", key, sb.env[key]]
-    argv.append("--")
-    argv.extend(sb.argv)
-    return argv
+def make_notebook_spec(nb: NotebookSandbox) -> SandboxSpec:
+    """The SandboxSpec of one notebook server (turn it into argv with build_bwrap_argv)."""
+    system_binds, links = make_system_mounts(nb.system_layout, NOTEBOOK_ETC_PATHS)
+    binds = list(system_binds)
+    software = [p for p in outermost(nb.software_paths) if not _covered(p, [b.target for b in system_binds])]
+    binds += [Bind(p, p) for p in software]
+    binds += [Bind(f"{nb.etc_dir}/{name}", f"/etc/{name}") for name in ("passwd", "group", "hosts")]
+    binds.append(Bind(nb.home_host, nb.home_inside, writable=True))
+    binds += [Bind(d, d, device=True, required=False) for d in nb.device_paths]
+    binds += [Bind(h, i, required=False) for h, i in nb.extra_binds]
+    tmp = nb.tmp_size_mib * 1024 * 1024
+    tmpfs = [Tmpfs("/tmp", tmp, 0o1777), Tmpfs("/dev/shm", tmp, 0o1777)]
+    # Cover host paths that must stay invisible even when a software path contains them.
+    tmpfs += [Tmpfs(p, 4096, 0o755) for p in nb.hidden_paths if _covered(p, software)]
+    if nb.as_root:
+        argv = setpriv_argv(nb.uid, nb.uid, nb.argv, nb.setpriv)
+        # bwrap itself must enter the 0700 home (owned by uid) before setpriv drops everything.
+        identity = {"cap_add": ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP", "CAP_DAC_READ_SEARCH")}
+    else:
+        argv = tuple(nb.argv)
+        identity = {"unshare_user": True, "uid": nb.uid, "gid": nb.uid, "cap_add": ()}
+    return SandboxSpec(
+        argv=argv, binds=tuple(binds), tmpfs=tuple(tmpfs), symlinks=links,
+        env=tuple(sorted(nb.env.items())), chdir=nb.home_inside, hostname=HOSTNAME,
+        unshare_net=False,        # the proxy reaches the server over the host's loopback
+        die_with_parent=False,    # servers outlive a hub restart; the spawner finds them again
+        new_session=False,        # keep one process group, so stop() can signal the server
+        bwrap=nb.bwrap, **identity,
+    )
 
 
 def _is_within(path: str, parent: str) -> bool:
@@ -75,7 +87,11 @@ def _is_within(path: str, parent: str) -> bool:
     return p == q or q in p.parents
 
 
-def _outermost(paths: Sequence[str]) -> list[str]:
+def _covered(path: str, roots: Sequence[str]) -> bool:
+    return any(_is_within(path, r) for r in roots)
+
+
+def outermost(paths: Sequence[str]) -> list[str]:
     """Drop paths already inside another listed path, keeping order."""
     unique = list(dict.fromkeys(paths))
     return [p for p in unique if not any(o != p and _is_within(p, o) for o in unique)]

@@ -282,3 +282,27 @@ def build_keyring_seccomp(machine: str, errno: int = 1) -> bytes:
     prog += [(_JEQ_K, n - i, 0, nr) for i, nr in enumerate(numbers)]
     prog += [(_RET_K, 0, 0, _RET_ALLOW), (_RET_K, 0, 0, deny)]
     return b"".join(struct.pack("<HBBI", *insn) for insn in prog)
+
+
+def make_etc_files(*, user: str, uid: int, gid: int, home: str, hostname: str,
+                   shell: str = "/bin/sh") -> dict[str, str]:
+    """A sandbox's /etc/passwd, /etc/group and /etc/hosts: no host user names, localhost only."""
+    return {
+        "passwd": (
+            "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+            f"{user}:x:{uid}:{gid}:{user}:{home}:{shell}\n"
+            "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+        ),
+        "group": f"root:x:0:\n{user}:x:{gid}:\nnogroup:x:65534:\n",
+        "hosts": f"127.0.0.1\tlocalhost {hostname}\n::1\tlocalhost ip6-localhost\n",
+    }
+
+
+def setpriv_argv(uid: int, gid: int, argv: Iterable[str], setpriv: str = "/usr/bin/setpriv") -> tuple[str, ...]:
+    """Prefix ``argv`` with setpriv so it runs as ``uid:gid`` with no groups and no capabilities.
+
+    Used when bwrap runs as root without a user namespace (so it can mount software a
+    non-root uid could not reach) and the sandboxed program must not stay root.
+    """
+    return (setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
+            "--inh-caps=-all", "--bounding-set=-all", "--", *argv)

@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from arenahub.core.bwrap import Bind, SandboxSpec, Tmpfs, make_system_mounts
+from arenahub.core.bwrap import Bind, SandboxSpec, Tmpfs, make_system_mounts, setpriv_argv
+from arenahub.core.bwrap import make_etc_files as core_etc_files
 from arenahub.gateway.executors.base import RunLimits, RunSpec
 
 WORKSPACE = "/workspace"  # the job's writable copy of its code, and its working directory
@@ -130,16 +131,7 @@ def make_job_sandbox(inputs: JobSandboxInputs) -> SandboxSpec:
         nodes = [*inputs.gpu_control_nodes, *(f"/dev/nvidia{d.minor}" for d in inputs.gpu_devices)]
         binds += [Bind(n, n, device=True, required=False) for n in nodes]
     tmp_bytes = tmpfs_bytes(limits)
-    command = (
-        inputs.setpriv,
-        f"--reuid={inputs.uid}",
-        f"--regid={inputs.gid}",
-        "--clear-groups",
-        "--inh-caps=-all",
-        "--bounding-set=-all",
-        "--",
-        *spec.argv,
-    )
+    command = setpriv_argv(inputs.uid, inputs.gid, spec.argv, inputs.setpriv)
     return SandboxSpec(
         argv=command,
         binds=tuple(binds),
@@ -168,15 +160,7 @@ def tmpfs_bytes(limits: RunLimits) -> int:
 
 def make_etc_files(uid: int, gid: int) -> dict[str, str]:
     """The sandbox's /etc/passwd, /etc/group and /etc/hosts (no host user names, localhost only)."""
-    return {
-        "passwd": (
-            "root:x:0:0:root:/root:/usr/sbin/nologin\n"
-            f"{SANDBOX_USER}:x:{uid}:{gid}:{SANDBOX_USER}:/tmp:/bin/sh\n"
-            "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
-        ),
-        "group": f"root:x:0:\n{SANDBOX_USER}:x:{gid}:\nnogroup:x:65534:\n",
-        "hosts": f"127.0.0.1\tlocalhost {SANDBOX_HOSTNAME}\n::1\tlocalhost ip6-localhost\n",
-    }
+    return core_etc_files(user=SANDBOX_USER, uid=uid, gid=gid, home="/tmp", hostname=SANDBOX_HOSTNAME)
 
 
 @dataclass(frozen=True)
