@@ -1,0 +1,92 @@
+"""Job routes: submit, list, show and cancel."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from arenahub.core.errors import UnprocessableInput
+from arenahub.gateway.deps import GatewayDep, PrincipalDep, VisibleJobDep
+from arenahub.gateway.jobstore import job_summary, load_jobs, request_cancel
+from arenahub.gateway.models import JOB_STATUSES
+from arenahub.gateway.schemas import ErrorOut, JobListOut, JobOut
+from arenahub.gateway.submissions import accept_submission, read_submission
+
+router = APIRouter(tags=["jobs"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})
+
+_SUBMIT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["code", "spec"],
+                    "properties": {
+                        "code": {"type": "string", "format": "binary", "description": "tar.gz of the job folder"},
+                        "spec": {
+                            "type": "string",
+                            "description": 'JSON: {"kind": "train"|"test", "entrypoint": "train.py", "gpus": 1, '
+                            '"time_limit_s": 3600, "dataset": "name"}',
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/jobs",
+    status_code=201,
+    response_model=JobOut,
+    openapi_extra=_SUBMIT_BODY,
+    responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+async def submit_job(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> JobOut:
+    """Queue a train or test job: the job folder as a tar.gz (``code``) and its ``spec``."""
+    submission = await read_submission(request, gateway.settings.limits.upload_max_bytes)
+    job = await accept_submission(gateway, principal, submission, time.time())
+    gateway.scheduler.wake()
+    return JobOut.model_validate(job_summary(job))
+
+
+@router.get("/jobs", response_model=JobListOut)
+async def list_jobs(
+    gateway: GatewayDep,
+    principal: PrincipalDep,
+    status: Annotated[str | None, Query(description=f"One of {', '.join(JOB_STATUSES)}.")] = None,
+    user: Annotated[str | None, Query(description="Admins: only this user's jobs.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> JobListOut:
+    """Your jobs, newest first; admins see everyone's (or one ``user``'s)."""
+    if status is not None and status not in JOB_STATUSES:
+        raise UnprocessableInput(
+            f"No job status {status!r}. Valid: {', '.join(JOB_STATUSES)}.", reason="status-invalid"
+        )
+    owner = user if principal.can_read_all else principal.name
+    jobs = await gateway.db.read(lambda s: load_jobs(s, user=owner, status=status, limit=limit))
+    return JobListOut(jobs=[JobOut.model_validate(job_summary(job)) for job in jobs])
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, responses={404: {"model": ErrorOut}})
+async def show_job(job: VisibleJobDep) -> JobOut:
+    """One job: spec, code SHA-256, status, GPUs, times and exit status."""
+    return JobOut.model_validate(job_summary(job))
+
+
+@router.post(
+    "/jobs/{job_id}/cancel",
+    status_code=202,
+    response_model=JobOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+async def cancel_job(job: VisibleJobDep, gateway: GatewayDep) -> JobOut:
+    """Cancel a queued job now, or stop a running one (its status becomes cancelled)."""
+    cancelled = await gateway.db.write(request_cancel, job.id, time.time())
+    gateway.scheduler.wake()
+    gateway.signals.notify(job.id)
+    return JobOut.model_validate(job_summary(cancelled))

@@ -1,0 +1,216 @@
+"""The scheduler loop: places queued jobs on whole GPUs, starts them, follows them, re-attaches after a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from arenahub.core.errors import InvalidInput
+
+from arenahub.gateway.datasetstore import load_dataset_for_job
+from arenahub.gateway.executors.base import RunHandle, RunSpec
+from arenahub.gateway.jobstore import (
+    load_jobs_with_status,
+    load_recent_usage,
+    mark_started,
+    save_result,
+    save_run_handle,
+    save_waiting_reason,
+)
+from arenahub.gateway.loggate import LogGate, LogPolicyFactory
+from arenahub.gateway.logpump import PumpContext, pump_run
+from arenahub.gateway.models import Job
+from arenahub.gateway.placement import Allocation, Cluster, Node, PlacementPolicy, make_plan
+from arenahub.gateway.queue import JobRequest
+from arenahub.gateway.runspecs import build_run_spec, code_dir_of
+from arenahub.gateway.settings import RunSettings
+from arenahub.gateway.specs import JobSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """What the scheduler needs from the settings."""
+
+    nodes: Mapping[str, int]
+    policy: PlacementPolicy
+    interval_s: float
+    fair_share_window_s: float
+    state_dir: Path
+    run: RunSettings
+
+
+def build_cluster(nodes: Mapping[str, int], running: list[Job]) -> Cluster:
+    """The pool with the GPUs running jobs hold; jobs on nodes no longer configured are left out."""
+    sizes = dict(nodes)
+    allocations = []
+    for job in running:
+        gpus = tuple(job.gpus or ())
+        if not gpus:
+            continue
+        if job.node not in sizes or any(not 0 <= i < sizes[job.node] for i in gpus):
+            log.warning("Job %s holds GPUs %s of node %s, which the settings no longer list", job.id, gpus, job.node)
+            continue
+        allocations.append(Allocation(job.id, job.user, job.node, gpus))
+    return Cluster(tuple(Node(name, count) for name, count in sizes.items()), tuple(allocations))
+
+
+class Scheduler:
+    """Runs the queue: one pass per wake-up or ``interval_s``, one log pump per running job."""
+
+    def __init__(self, config: SchedulerConfig, ctx: PumpContext, make_policy: LogPolicyFactory) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.make_policy = make_policy
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._pumps: dict[str, asyncio.Task[object]] = {}
+        self._cancels_sent: set[str] = set()
+
+    async def start(self) -> None:
+        """Re-attach to runs left by a previous gateway, then start the loop."""
+        await self.reattach()
+        self._loop_task = asyncio.create_task(self._loop(), name="scheduler")
+
+    async def stop(self) -> None:
+        """Stop the loop and the pumps; the runs themselves keep going and are re-attached later."""
+        tasks = [t for t in (self._loop_task, *self._pumps.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._pumps.clear()
+
+    def wake(self) -> None:
+        """Ask for a queue pass now (a job was submitted, cancelled or finished)."""
+        self._wake.set()
+
+    @property
+    def followed_jobs(self) -> frozenset[str]:
+        """Ids of the jobs whose runs this gateway follows right now."""
+        return frozenset(self._pumps)
+
+    async def reattach(self) -> None:
+        """Follow every job the database says is running but nobody follows, from its committed offset."""
+        await self._reattach(list(await self.ctx.db.read(load_jobs_with_status, ["running"])))
+
+    async def run_once(self) -> None:
+        """One pass: re-attach unfollowed runs, send pending cancels, place queued jobs, start what fits."""
+        running = list(await self.ctx.db.read(load_jobs_with_status, ["running"]))
+        await self._reattach(running)
+        await self._send_cancels(running)
+        queued = list(await self.ctx.db.read(load_jobs_with_status, ["queued"]))
+        if not queued:
+            return
+        now = self.ctx.clock()
+        usage = await self.ctx.db.read(
+            lambda s: load_recent_usage(s, since=now - self.config.fair_share_window_s, now=now)
+        )
+        requests = [JobRequest(j.id, j.user, j.gpus_requested, submitted_at=j.created_at) for j in queued]
+        plan = make_plan(requests, build_cluster(self.config.nodes, running), usage, self.config.policy, now)
+        await self.ctx.db.write(save_waiting_reason, {w.job_id: w.reason for w in plan.waiting})
+        for assignment in plan.assignments:
+            await self._start(assignment.job_id, assignment.node, list(assignment.gpu_indices))
+
+    async def _reattach(self, running: list[Job]) -> None:
+        # Runs only from the loop (or before it starts), never during a _start, so a running job
+        # without a handle really is one a previous gateway died while starting.
+        for job in running:
+            if job.id in self._pumps:
+                continue
+            if job.run_handle is None:
+                await self.ctx.db.write(
+                    lambda s, job_id=job.id: save_result(
+                        s, job_id, status="lost", exit_code=None, finished_at=self.ctx.clock(),
+                        reason="The gateway stopped while starting this job, before its run was recorded; "
+                        "submit it again.",
+                    )
+                )
+                self.ctx.signals.notify(job.id)
+                continue
+            log.info("Following job %s from log offset %d (%d lines stored)", job.id, job.log_offset, job.log_lines)
+            self._follow(job.id, RunHandle.from_json(job.run_handle), job.log_offset, job.log_lines)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception:
+                # One bad pass (a database outage, a broken job) must not stop scheduling for everyone.
+                log.exception("Scheduler pass failed; retrying in %.1f s", self.config.interval_s)
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.config.interval_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def _send_cancels(self, running: list[Job]) -> None:
+        for job in running:
+            if job.cancel_requested_at is None or job.run_handle is None or job.id in self._cancels_sent:
+                continue
+            self._cancels_sent.add(job.id)
+            log.info("Cancelling job %s at its user's request", job.id)
+            await self.ctx.executor.cancel(RunHandle.from_json(job.run_handle))
+
+    async def _start(self, job_id: str, node: str | None, gpus: list[int]) -> None:
+        now = self.ctx.clock()
+        spec = await self.ctx.db.write(self._claim, job_id, node, gpus, now)
+        if spec is None:
+            self.ctx.signals.notify(job_id)
+            return
+        try:
+            handle = await self.ctx.executor.start(spec)
+        except Exception as exc:
+            log.exception("Starting job %s failed", job_id)
+            await self.ctx.db.write(
+                lambda s: save_result(
+                    s, job_id, status="failed", exit_code=None, finished_at=self.ctx.clock(),
+                    reason=f"The sandbox could not start this job ({exc}). Tell the organisers, quoting job {job_id}.",
+                )
+            )
+            self.ctx.signals.notify(job_id)
+            return
+        await self.ctx.db.write(save_run_handle, job_id, handle.to_json())
+        log.info("Started job %s on node %s GPUs %s", job_id, node, gpus)
+        self._follow(job_id, handle, 0, 0)
+
+    def _claim(self, session: Session, job_id: str, node: str | None, gpus: list[int], now: float) -> RunSpec | None:
+        # One transaction: the job moves to running and we read what its RunSpec needs.
+        job = mark_started(session, job_id, node=node, gpus=gpus, now=now)
+        if job is None:
+            return None
+        dataset_path = None
+        if job.dataset:
+            try:
+                dataset_path = Path(load_dataset_for_job(session, job.dataset).path)
+            except InvalidInput as exc:
+                save_result(session, job_id, status="failed", exit_code=None, reason=exc.message, finished_at=now)
+                return None
+        return build_run_spec(
+            job_id=job.id, user=job.user, spec=JobSpec.model_validate(job.spec),
+            code_dir=code_dir_of(self.config.state_dir, job.id), gpus=gpus, dataset_path=dataset_path,
+            run=self.config.run,
+        )
+
+    def _follow(self, job_id: str, handle: RunHandle, offset: int, stored_lines: int) -> None:
+        gate = LogGate(self.make_policy(), next_seq=stored_lines)
+        task = asyncio.create_task(pump_run(self.ctx, job_id, handle, offset, gate), name=f"pump-{job_id}")
+        self._pumps[job_id] = task
+        task.add_done_callback(lambda t, job_id=job_id: self._pump_done(job_id, t))
+
+    def _pump_done(self, job_id: str, task: asyncio.Task[object]) -> None:
+        self._pumps.pop(job_id, None)
+        self._cancels_sent.discard(job_id)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Following job %s failed: %r", job_id, task.exception())
+        self.wake()  # its GPUs are free now
+
+
+def replace_policy_cap(policy: PlacementPolicy, per_user_gpu_cap: int) -> PlacementPolicy:
+    """The policy with the settings' per-user GPU cap (0 means no cap)."""
+    return replace(policy, max_gpus_per_user=per_user_gpu_cap or None)
