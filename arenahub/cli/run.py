@@ -55,6 +55,31 @@ def missing_tools() -> list[str]:
     return problems
 
 
+def database_problem(db_url: str) -> str | None:
+    """Why the hub cannot use ``db_url`` (None when it connects), checked before JupyterHub starts.
+
+    JupyterHub's own message for an unreachable database suggests ``upgrade-db``, which misleads;
+    this says what failed and where.
+    """
+    if db_url.startswith("sqlite"):
+        return None
+    import sqlalchemy
+
+    try:
+        engine = sqlalchemy.create_engine(db_url, connect_args={"connect_timeout": 10})
+    except Exception as e:  # noqa: BLE001 - any bad URL is reported the same way
+        return f"the database URL {db_url!r} is not usable: {e}"
+    try:
+        with engine.connect():
+            return None
+    except Exception as e:  # noqa: BLE001
+        reason = str(getattr(e, "orig", e)).strip().splitlines()[0]
+        safe = engine.url.render_as_string(hide_password=True)
+        return f"cannot reach the hub database at {safe}: {reason}. Check --db-url / db_url and that the server runs."
+    finally:
+        engine.dispose()
+
+
 def run_hub(*, config, data_dir, ip, port, db_url, demo) -> int:
     try:
         settings = build_settings(config, data_dir=data_dir, ip=ip, port=port, db_url=db_url,
@@ -64,6 +89,8 @@ def run_hub(*, config, data_dir, ip, port, db_url, demo) -> int:
             console.print(f"[red]✗[/red] {problem}", highlight=False, soft_wrap=True)
         return 2
     problems = missing_tools()
+    if db_problem := database_problem(settings.resolved_db_url()):
+        problems.append(db_problem)
     if problems:
         for p in problems:
             console.print(f"[red]✗[/red] {p}")
