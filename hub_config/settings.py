@@ -37,6 +37,14 @@ class ProfileSettings(BaseModel):
     idle_timeout_s: int = Field(0, ge=0, description="Cull after this many idle seconds; 0: cull.timeout_s.")
     default: bool = False
     max_procs: int = Field(512, gt=0, description="Most processes the server may run at once.")
+    kernel_idle_timeout_s: int | None = Field(
+        None, ge=0, description="Shut down a kernel idle this long while the server stays up, freeing its GPU "
+        "memory. null: 900 on GPU profiles, 3600 on CPU ones; 0: never.")
+    kernel_cull_interval_s: int = Field(60, gt=0, description="Seconds between the server's idle-kernel checks.")
+    kernel_cull_connected: bool | None = Field(
+        None, description="Also cull idle kernels an open browser tab is connected to. null: yes on GPU profiles.")
+    kernel_cull_busy: bool = Field(False, description="Also cull kernels that are running code (off: never cut "
+                                   "a long cell).")
 
 
 class CullSettings(BaseModel):
@@ -54,6 +62,35 @@ class GpuSettings(BaseModel):
     index: int = Field(ge=0)
     name: str = "GPU"
     mem_mib: int = Field(81559, gt=0)
+
+
+class GatewayHubSettings(BaseModel):
+    """The job gateway (arenahub.gateway), started by the hub as the managed service ``arenahub-gateway``."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = Field(True, description="Start the job gateway with the hub. Off: Train and Test answer "
+                          "'gateway-not-configured' in notebooks.")
+    port: int = Field(10101, gt=0, lt=65536, description="Port the gateway listens on, on 127.0.0.1 only. "
+                      "Notebooks reach it there (ARENAHUB_GATEWAY_URL); browsers through the proxy at "
+                      "/services/arenahub-gateway/.")
+    db_url: str = Field("", description="Gateway database URL; empty: SQLite (WAL) at <data_dir>/gateway/"
+                        "gateway.sqlite. Production: postgresql+psycopg://user:password@host/dbname.")
+    gpus: int | None = Field(None, ge=0, description="Whole GPUs train and test jobs are placed on. null: as many "
+                             "as `gpus` lists, and 0 (CPU-only jobs) when `gpus` is null too; set it on GPU "
+                             "machines that leave `gpus` to discovery.")
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description="Further gateway settings as ARENAHUB_GATEWAY_* variables (docs/gateway.md), e.g. "
+        "{ARENAHUB_GATEWAY_LOGS__POLICY: filtered}. They win over what the fields above set.")
+
+    @field_validator("environment")
+    @classmethod
+    def _gateway_variables_only(cls, v: dict[str, str]) -> dict[str, str]:
+        wrong = sorted(name for name in v if not name.startswith("ARENAHUB_GATEWAY_"))
+        if wrong:
+            raise ValueError(f"only ARENAHUB_GATEWAY_* variables may be set here, not {', '.join(wrong)}; "
+                             "see docs/gateway.md for the list")
+        return v
 
 
 class HubSettings(BaseModel):
@@ -87,6 +124,7 @@ class HubSettings(BaseModel):
     activity_interval_s: int = Field(10, gt=0, description="Seconds between activity reports of servers.")
     concurrent_spawn_limit: int = Field(100, ge=0, description="Most spawns in flight at once; 0: no limit.")
     demo: bool = Field(False, description="Seed an admin and a demo user and print how to sign in.")
+    gateway: GatewayHubSettings = Field(default_factory=GatewayHubSettings)
 
     @field_validator("authenticator")
     @classmethod
@@ -107,7 +145,29 @@ class HubSettings(BaseModel):
         return self.data_dir / "hub"
 
     def resolved_db_url(self) -> str:
-        return self.db_url or f"sqlite:///{self.hub_dir / 'jupyterhub.sqlite'}"
+        if not self.db_url:
+            return f"sqlite:///{self.hub_dir / 'jupyterhub.sqlite'}"
+        # psycopg (3) is the PostgreSQL driver arenahub ships; plain postgresql:// would ask for psycopg2
+        for plain in ("postgresql://", "postgres://"):
+            if self.db_url.startswith(plain):
+                return "postgresql+psycopg://" + self.db_url[len(plain):]
+        return self.db_url
+
+    @property
+    def gateway_dir(self) -> Path:
+        """The gateway's state folder: code snapshots, run folders, the default SQLite file."""
+        return self.data_dir / "gateway"
+
+    @property
+    def gateway_url(self) -> str:
+        """Where the gateway listens, on loopback."""
+        return f"http://127.0.0.1:{self.gateway.port}"
+
+    def gateway_gpu_count(self) -> int:
+        """Whole GPUs the gateway places jobs on (see GatewayHubSettings.gpus)."""
+        if self.gateway.gpus is not None:
+            return self.gateway.gpus
+        return len(self.gpus) if self.gpus is not None else 0
 
 
 def load_settings(path: str | os.PathLike | None = None) -> HubSettings:

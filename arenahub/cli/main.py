@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from arenahub.cli.competition import app as competition_app
+
 app = typer.Typer(
     name="arenahub",
     help="arenahub: GPU notebooks, sandboxed training and scored competitions on JupyterHub.",
@@ -16,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 err = Console(stderr=True)
+app.add_typer(competition_app, name="competition")
 
 
 @app.command()
@@ -24,7 +27,7 @@ def run(
     data_dir: Annotated[Optional[Path], typer.Option(help="Where the hub keeps its database, secrets and homes.")] = None,
     ip: Annotated[Optional[str], typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port to listen on (default 8000).")] = None,
-    db_url: Annotated[Optional[str], typer.Option(help="Hub database URL, e.g. postgresql://u:p@127.0.0.1/hub.")] = None,
+    db_url: Annotated[Optional[str], typer.Option(help="Hub database URL, e.g. postgresql://u:p@127.0.0.1/hub (driver: psycopg).")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Seed an admin and a demo user and print how to sign in.")] = False,
 ) -> None:
     """Start the embedded hub: JupyterHub, its proxy, the idle culler and the job gateway."""

@@ -1,0 +1,21 @@
+"""Hub database URLs: SQLite by default, PostgreSQL through the psycopg driver arenahub ships."""
+
+import pytest
+
+from arenahub.hub_config.settings import HubSettings
+
+pytestmark = pytest.mark.unit
+
+
+def test_without_a_url_the_hub_uses_sqlite_in_its_data_dir(tmp_path):
+    assert HubSettings(data_dir=tmp_path).resolved_db_url() == f"sqlite:///{tmp_path / 'hub' / 'jupyterhub.sqlite'}"
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:p@127.0.0.1:5432/hub", "postgres://u:p@127.0.0.1:5432/hub"])
+def test_plain_postgresql_urls_get_the_psycopg_driver(tmp_path, url):
+    assert HubSettings(data_dir=tmp_path, db_url=url).resolved_db_url() == "postgresql+psycopg://u:p@127.0.0.1:5432/hub"
+
+
+def test_a_url_with_an_explicit_driver_is_kept(tmp_path):
+    url = "postgresql+psycopg://u@127.0.0.1/hub"
+    assert HubSettings(data_dir=tmp_path, db_url=url).resolved_db_url() == url
