@@ -21,7 +21,10 @@ from collections.abc import Callable, Sequence
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from arenahub.scoring import DEMO_TEMPLATE, build_template, load_template_text, score
+import tempfile
+from pathlib import Path
+
+from arenahub.scoring import DEMO_TEMPLATE, build_template, load_template_text, score, score_test_run
 
 LABELS = ["cat", "dog", "bird", "fish"]
 
@@ -150,6 +153,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"## demo template, {args.json_samples} JSON samples (median of {args.repeat})")
     print(f"arenahub.scoring.score      {t_ours:7.3f} s  {args.json_samples / t_ours:9.0f} samples/s  score {s_ours:.4f}")
     print(f"hand-written loop baseline  {t_base:7.3f} s  {args.json_samples / t_base:9.0f} samples/s  score {s_base:.4f}")
+
+    # The whole test-run path: files on disk, outputs opened with O_NOFOLLOW, public/private split.
+    with tempfile.TemporaryDirectory() as tmp:
+        annotations, outputs = Path(tmp) / "annotations", Path(tmp) / "work" / "outputs"
+        annotations.mkdir()
+        outputs.mkdir(parents=True)
+        for sample_id, output, annotation in samples:
+            (annotations / f"{sample_id}.json").write_bytes(annotation)
+            if output is not None:
+                (outputs / f"{sample_id}.json").write_bytes(output)
+
+        def from_disk() -> float:
+            run = score_test_run(demo, annotations, outputs.parent, public_fraction=1.0, seed=0)
+            return run.public.score if run.public else 0.0
+
+        def baseline_from_disk() -> float:
+            read = [(p.stem, (outputs / p.name).read_bytes() if (outputs / p.name).exists() else None, p.read_bytes())
+                    for p in sorted(annotations.iterdir())]
+            return baseline_demo(read)
+
+        t_ours, s_ours = timed(from_disk, args.repeat)
+        t_base, s_base = timed(baseline_from_disk, args.repeat)
+    if abs(s_ours - s_base) > 1e-9:
+        raise SystemExit(f"On-disk scores differ: template {s_ours} vs baseline {s_base}")
+    print(f"\n## demo template, {args.json_samples} JSON files on disk (median of {args.repeat})")
+    print(f"arenahub.scoring.score_test_run  {t_ours:7.3f} s  score {s_ours:.4f}")
+    print(f"open() + hand-written loop       {t_base:7.3f} s  score {s_base:.4f}")
 
     images = make_detection_images(rng, args.images)
     detection = build_template(DETECTION_TEMPLATE)

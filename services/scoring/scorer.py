@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
@@ -44,6 +45,17 @@ class _Unreadable(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class RefusedOutput:
+    """An output file the reader refused to open (a symlink, a device, a hard link); why, in words."""
+
+    reason: str
+
+
+#: What ``score`` takes for one sample's output: its bytes, None when missing, or a refusal.
+OutputData = bytes | None | RefusedOutput
+
+
 def _parse(data: bytes, fmt: DocumentFormat, what: str, limit: int) -> Any:
     if len(data) > limit:
         raise _Unreadable(f"{what} is {len(data)} bytes; the limit is {limit}")
@@ -63,7 +75,7 @@ def _parse(data: bytes, fmt: DocumentFormat, what: str, limit: int) -> Any:
     return root
 
 
-def _score_sample(template: EvaluationTemplate, sample_id: str, output: bytes | None,
+def _score_sample(template: EvaluationTemplate, sample_id: str, output: OutputData,
                   annotation: bytes) -> tuple[SampleResult, list[FieldOutcome], str]:
     """One sample; the last value is "", "missing", "invalid" or "annotation"."""
     out_fmt = template.output_format
@@ -75,6 +87,8 @@ def _score_sample(template: EvaluationTemplate, sample_id: str, output: bytes | 
     problem, out_doc, prefix = "", None, ""
     if output is None:
         problem, prefix = "missing", "no output file for this sample; "
+    elif isinstance(output, RefusedOutput):
+        problem, prefix = "invalid", f"{output.reason}; "
     else:
         try:
             out_doc = _parse(output, out_fmt, "output", template.max_output_bytes)
@@ -97,8 +111,8 @@ def _ratio(num: int, den: int, empty: float) -> float:
 
 
 def score(template: EvaluationTemplate,
-          samples: Iterable[tuple[str, bytes | None, bytes]]) -> ScoreReport:
-    """Score ``samples`` of (sample id, output bytes or None when missing, annotation bytes).
+          samples: Iterable[tuple[str, OutputData, bytes]]) -> ScoreReport:
+    """Score ``samples`` of (sample id, output bytes, None or a RefusedOutput, annotation bytes).
 
     Missing, oversized or malformed outputs and wrong or missing values score that sample 0
     with a reason; they never raise. Metrics: ``accuracy`` (share of samples fully right),
