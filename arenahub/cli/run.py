@@ -80,6 +80,25 @@ def database_problem(db_url: str) -> str | None:
         engine.dispose()
 
 
+def with_demo(settings: HubSettings) -> HubSettings:
+    """Demo mode: an admin and a demo user, the demo competition, and a starter home."""
+    from .demo import prepare_demo
+
+    creds = demo_credentials(settings.hub_dir)
+    made, skeleton = prepare_demo(settings.data_dir)
+    gateway = settings.gateway.model_copy(update={"environment": {
+        # the gateway creates the competition (and registers its dataset) at start unless it exists
+        "ARENAHUB_GATEWAY_COMPETITION_FILES": json.dumps([str(made.yaml_path)]),
+        **settings.gateway.environment,
+    }})
+    return settings.model_copy(update={
+        "seed_users": {**creds, **settings.seed_users},
+        "admin_users": sorted({*settings.admin_users, "admin"}),
+        "home_skeleton": settings.home_skeleton or skeleton,
+        "gateway": gateway,
+    })
+
+
 def run_hub(*, config, data_dir, ip, port, db_url, demo) -> int:
     try:
         settings = build_settings(config, data_dir=data_dir, ip=ip, port=port, db_url=db_url,
@@ -96,11 +115,8 @@ def run_hub(*, config, data_dir, ip, port, db_url, demo) -> int:
             console.print(f"[red]✗[/red] {p}")
         return 2
     if settings.demo:
+        settings = with_demo(settings)
         creds = demo_credentials(settings.hub_dir)
-        settings = settings.model_copy(update={
-            "seed_users": {**creds, **settings.seed_users},
-            "admin_users": sorted({*settings.admin_users, "admin"}),
-        })
     settings.hub_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     settings_file = settings.hub_dir / "settings.json"
     settings_file.write_text(settings.model_dump_json(indent=2))
