@@ -1,0 +1,278 @@
+"""Simulated competition week: GPU allocation and estimated utilisation, arenahub vs stock settings (issue 10).
+
+One seeded trace drives both configurations on a 60 s clock through arenahub's pure modules:
+
+* Coding pool: 8 GPUs cut into 0.25 slices (``arenahub.spawner.slices.place_slice``, binpack).
+  Participants open notebook sessions made of active bursts (kernel computing) and idle gaps;
+  after the last burst they walk away and the server idles until culled. A participant who
+  finds no free slice retries each minute and gives up after 30 min (refused demand).
+  arenahub: the idle culler with the per-profile arbiter (``arenahub.hub_config.culling``,
+  gpu-quarter 1800 s, checked every 60 s) and kernel culling after 900 s idle
+  (``Profile.kernel_culling``). Stock: no kernel culling, server timeout 3600 s checked every
+  1800 s (jupyterhub-idle-culler's default: half the timeout).
+* Training pool: 2 nodes x 8 GPUs; jobs of 1/2/4/8 GPUs arrive all week and are placed by
+  ``arenahub.gateway.placement.make_plan``: arenahub's binpack (fair share, backfill, reservation)
+  vs stock fifo-spread. Jobs keep their GPUs busy 97 % of the time they hold them (input pipeline).
+
+Estimated utilisation = busy GPU-time / allocated GPU-time; allocation = allocated GPU-time /
+pool capacity. Both are also given for the hours when someone was waiting (demand exceeded
+supply), where reclaiming idle GPUs shows. Run: ``.venv/bin/python benchmarks/utilisation_week.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from arenahub.core.profiles import DEFAULT_PROFILES
+from arenahub.gateway.placement import BINPACK, FIFO_SPREAD, Cluster, PlacementPolicy, make_plan
+from arenahub.gateway.queue import JobRequest
+from arenahub.hub_config.culling import make_profile_arbiter
+from arenahub.spawner.slices import GpuDevice, NoSliceFree, Slice, place_slice
+
+STEP_S = 60
+WEEK_S = 7 * 24 * 3600
+GIVE_UP_S = 30 * 60
+KERNEL_MEM_GIB = 6.0  # what a participant's idle kernel keeps on the GPU (model, data, CUDA context)
+JOB_DUTY = 0.97
+
+
+@dataclass(frozen=True)
+class CodingConfig:
+    """How notebook servers and kernels are reclaimed."""
+
+    name: str
+    server_timeout_s: int
+    cull_every_s: int
+    kernel_idle_s: int | None  # None: kernels live as long as their server
+    profile_timeouts: dict[str, int] = field(default_factory=dict)
+
+
+ARENAHUB_CODING = CodingConfig(
+    "arenahub", 3600, 60, next(p for p in DEFAULT_PROFILES if p.slug == "gpu-quarter").kernel_culling().idle_timeout_s,
+    {p.slug: p.idle_timeout_s for p in DEFAULT_PROFILES if p.idle_timeout_s},
+)
+STOCK_CODING = CodingConfig("stock", 3600, 1800, None)
+
+
+@dataclass
+class Session:
+    """One sitting: bursts of (start offset, end offset) in seconds from the session's start."""
+
+    user: str
+    arrive_s: float
+    bursts: list[tuple[float, float]]
+
+
+def make_sessions(rng: random.Random, users: int) -> list[Session]:
+    """Each participant sits 0-3 times a day between 08:00 and 24:00; bursts ~25 min, gaps ~12 min."""
+    sessions = []
+    for u in range(users):
+        for day in range(7):
+            for _ in range(min(3, _poisson(rng, 1.4))):
+                arrive = day * 86400 + rng.uniform(8 * 3600, 22 * 3600)
+                bursts, t = [], 0.0
+                for _ in range(1 + _poisson(rng, 2.0)):
+                    length = max(120.0, rng.expovariate(1 / (25 * 60)))
+                    bursts.append((t, t + length))
+                    t += length + max(60.0, rng.expovariate(1 / (12 * 60)))
+                sessions.append(Session(f"u{u}", arrive, bursts))
+    return sorted(sessions, key=lambda s: s.arrive_s)
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    k, p, limit = 0, 1.0, math.exp(-mean)
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+@dataclass
+class Server:
+    slice_: Slice
+    last_activity_s: float
+    kernel_alive: bool = True
+    session: Session | None = None
+    session_start_s: float = 0.0
+
+
+def simulate_coding(sessions: list[Session], cfg: CodingConfig, gpus: int) -> dict[str, float]:
+    """Run the week; returns allocation, utilisation, refused sessions and idle-kernel GPU memory."""
+    devices = [GpuDevice(i, mem_mib=81559) for i in range(gpus)]
+    capacity = gpus * 1.0
+    arbiter = make_profile_arbiter(cfg.profile_timeouts, "gpu-quarter")
+    servers: dict[str, Server] = {}
+    waiting: dict[str, tuple[Session, float]] = {}
+    pending = list(reversed(sessions))
+    held = busy = contended_held = contended_busy = contended_s = idle_kernel_gib_h = 0.0
+    refused = started = 0
+    for now in range(0, WEEK_S, STEP_S):
+        while pending and pending[-1].arrive_s <= now:
+            s = pending.pop()
+            waiting.setdefault(s.user, (s, s.arrive_s))
+        for user, (s, since) in list(waiting.items()):
+            server = servers.get(user)
+            if server is None:
+                try:
+                    sl = place_slice(0.25, devices, {k: v.slice_ for k, v in servers.items()})
+                except NoSliceFree:
+                    if now - since >= GIVE_UP_S:
+                        refused += 1
+                        del waiting[user]
+                    continue
+                server = servers[user] = Server(sl, now)
+            server.session, server.session_start_s, server.kernel_alive = s, now, True
+            server.last_activity_s = now
+            started += 1
+            del waiting[user]
+        busy_now = 0.0
+        for server in servers.values():
+            s = server.session
+            if s is None:
+                continue
+            offset = now - server.session_start_s
+            if offset >= s.bursts[-1][1]:
+                server.session = None  # walked away
+                continue
+            if any(a <= offset < b for a, b in s.bursts):
+                busy_now += server.slice_.fraction
+                server.last_activity_s = now
+                server.kernel_alive = True  # a culled kernel is restarted by the participant
+        held_now = sum(sv.slice_.fraction for sv in servers.values())
+        idle_kernels = sum(1 for sv in servers.values() if sv.kernel_alive and sv.last_activity_s < now)
+        held += held_now * STEP_S
+        busy += busy_now * STEP_S
+        idle_kernel_gib_h += idle_kernels * KERNEL_MEM_GIB * STEP_S / 3600
+        if waiting:
+            contended_s += STEP_S
+            contended_held += held_now * STEP_S
+            contended_busy += busy_now * STEP_S
+        if cfg.kernel_idle_s is not None:
+            for sv in servers.values():
+                if sv.kernel_alive and now - sv.last_activity_s >= cfg.kernel_idle_s:
+                    sv.kernel_alive = False
+        if now % cfg.cull_every_s == 0:
+            for user, sv in list(servers.items()):
+                inactive = timedelta(seconds=now - sv.last_activity_s)
+                if sv.session is None and arbiter(inactive=inactive, inactive_limit=cfg.server_timeout_s,
+                                                  server={"state": {"profile": "gpu-quarter"}}):
+                    del servers[user]
+    return {
+        "allocation": held / (capacity * WEEK_S), "utilisation": busy / held if held else 0.0,
+        "busy_of_capacity": busy / (capacity * WEEK_S),
+        "contended_h": contended_s / 3600,
+        "contended_allocation": contended_held / (capacity * contended_s) if contended_s else 0.0,
+        "contended_utilisation": contended_busy / contended_held if contended_held else 0.0,
+        "sessions": len(sessions), "refused": refused, "idle_kernel_gib_h": idle_kernel_gib_h,
+    }
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    job_id: str
+    user: str
+    gpus: int
+    arrive_s: float
+    duration_s: float
+
+
+def make_jobs(rng: random.Random, users: int, per_hour: float) -> list[TrainJob]:
+    """Poisson arrivals, more by day; 1/2/4/8 GPUs; log-normal durations (median 40 min, at most 8 h)."""
+    jobs, t, n = [], 0.0, 0
+    while t < WEEK_S:
+        hour = (t % 86400) / 3600
+        rate = per_hour * (1.5 if 9 <= hour < 23 else 0.4) / 3600
+        t += rng.expovariate(rate)
+        gpus = rng.choices([1, 2, 4, 8], [0.45, 0.25, 0.2, 0.1])[0]
+        duration = min(8 * 3600.0, max(300.0, rng.lognormvariate(math.log(40 * 60), 0.9)))
+        jobs.append(TrainJob(f"j{n}", f"u{rng.randrange(users)}", gpus, t, duration))
+        n += 1
+    return [j for j in jobs if j.arrive_s < WEEK_S]
+
+
+def simulate_training(jobs: list[TrainJob], policy: PlacementPolicy, nodes: dict[str, int]) -> dict[str, float]:
+    """Place jobs every minute with ``policy``; returns allocation, utilisation and waits."""
+    capacity = sum(nodes.values())
+    cluster = Cluster.from_sizes(nodes)
+    by_id = {j.job_id: j for j in jobs}
+    pending = list(reversed(jobs))
+    queue: dict[str, TrainJob] = {}
+    ends: dict[str, float] = {}
+    usage: dict[str, float] = {}
+    waits: list[float] = []
+    held = contended_held = contended_s = 0.0
+    for now in range(0, WEEK_S, STEP_S):
+        for job_id, end in list(ends.items()):
+            if end <= now:
+                cluster = cluster.release(job_id)
+                del ends[job_id]
+        while pending and pending[-1].arrive_s <= now:
+            job = pending.pop()
+            queue[job.job_id] = job
+        if queue:
+            requests = [JobRequest(j.job_id, j.user, j.gpus, submitted_at=j.arrive_s) for j in queue.values()]
+            plan = make_plan(requests, cluster, usage, policy, float(now))
+            for a in plan.assignments:
+                job = queue.pop(a.job_id)
+                cluster = cluster.allocate(a.job_id, job.user, a.node, a.gpu_indices)
+                ends[a.job_id] = now + job.duration_s
+                waits.append(now - job.arrive_s)
+                usage[job.user] = usage.get(job.user, 0.0) + job.gpus * job.duration_s
+        held_now = cluster.used_gpus
+        held += held_now * STEP_S
+        if queue:
+            contended_s += STEP_S
+            contended_held += held_now * STEP_S
+    waits.sort()
+    return {
+        "allocation": held / (capacity * WEEK_S), "utilisation": JOB_DUTY,
+        "busy_of_capacity": JOB_DUTY * held / (capacity * WEEK_S),
+        "contended_h": contended_s / 3600,
+        "contended_allocation": contended_held / (capacity * contended_s) if contended_s else 0.0,
+        "contended_busy_of_capacity": JOB_DUTY * contended_held / (capacity * contended_s) if contended_s else 0.0,
+        "jobs": len(jobs), "started": len(waits), "unfinished_queue": len(queue),
+        "wait_p50_min": waits[len(waits) // 2] / 60 if waits else 0.0,
+        "wait_p95_min": waits[int(len(waits) * 0.95)] / 60 if waits else 0.0,
+        "gpu_h_done": sum(by_id[j].gpus * by_id[j].duration_s for j in by_id if j not in queue) / 3600,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--users", type=int, default=120)
+    parser.add_argument("--coding-gpus", type=int, default=8)
+    parser.add_argument("--jobs-per-hour", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    began = time.perf_counter()
+    sessions = make_sessions(random.Random(args.seed), args.users)
+    jobs = make_jobs(random.Random(args.seed + 1), args.users, args.jobs_per_hour)
+    print(f"trace: seed {args.seed}, {args.users} participants, {len(sessions)} notebook sessions, "
+          f"{len(jobs)} training jobs; coding pool {args.coding_gpus} GPUs in 0.25 slices, training 2 x 8 GPUs")
+    print("\ncoding pool            allocation  util(busy/alloc)  busy/capacity  contended h  "
+          "alloc|contended  util|contended  refused sessions  idle-kernel GiB-h")
+    for cfg in (STOCK_CODING, ARENAHUB_CODING):
+        r = simulate_coding(sessions, cfg, args.coding_gpus)
+        print(f"  {cfg.name:<20} {r['allocation']:>9.1%} {r['utilisation']:>16.1%} {r['busy_of_capacity']:>14.1%} "
+              f"{r['contended_h']:>11.1f} {r['contended_allocation']:>16.1%} {r['contended_utilisation']:>15.1%} "
+              f"{r['refused']:>8}/{r['sessions']:<8} {r['idle_kernel_gib_h']:>17.0f}")
+    print("\ntraining pool          allocation  busy/capacity  contended h  alloc|contended  busy|contended  "
+          "wait p50 min  wait p95 min  started/jobs")
+    for name, policy in (("stock fifo-spread", FIFO_SPREAD), ("arenahub binpack", BINPACK)):
+        r = simulate_training(jobs, policy, {"node-a": 8, "node-b": 8})
+        print(f"  {name:<20} {r['allocation']:>9.1%} {r['busy_of_capacity']:>14.1%} {r['contended_h']:>11.1f} "
+              f"{r['contended_allocation']:>16.1%} {r['contended_busy_of_capacity']:>15.1%} "
+              f"{r['wait_p50_min']:>13.0f} {r['wait_p95_min']:>13.0f} {r['started']:>8}/{r['jobs']}")
+    print(f"\nsimulated in {time.perf_counter() - began:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
