@@ -32,6 +32,7 @@ class GpuNodeShape:
     gpu_product: str = "NVIDIA-H100-80GB-HBM3"
     cpu: str = "64"
     memory: str = "512Gi"
+    ephemeral_storage: str = "2Ti"
     pods: str = "110"
 
 
@@ -74,7 +75,8 @@ def build_node(
 
     Capacity and allocatable are equal. Taints are dicts like {"key": ..., "effect": "NoSchedule"}.
     """
-    amounts = {"cpu": shape.cpu, "memory": shape.memory, "pods": shape.pods, **resources}
+    amounts = {"cpu": shape.cpu, "memory": shape.memory, "ephemeral-storage": shape.ephemeral_storage,
+               "pods": shape.pods, **resources}
     all_labels = {
         "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",

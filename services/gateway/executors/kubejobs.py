@@ -1,0 +1,290 @@
+"""Pure builders for runs on the training cluster: the namespace, the deny-all NetworkPolicy, the
+code-snapshot ConfigMap and the restricted ``batch/v1`` Job of one run, and a Job's outcome."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Any
+
+from arenahub.gateway.executors.base import RunResult, RunSpec
+
+MANAGED_BY = ("app.kubernetes.io/managed-by", "arenahub-gateway")
+COMPONENT = ("arenahub.io/component", "job")
+JOB_ID_LABEL = "arenahub.io/job-id"
+USER_LABEL = "arenahub.io/user-hash"
+CANCELLED_LABEL = "arenahub.io/cancelled"
+KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+COMPETITION_ENV = "ARENAHUB_COMPETITION"
+JOB_CONTAINER = "job"
+UNPACK_CONTAINER = "unpack-code"
+SNAPSHOT_KEY = "code.tar.gz"
+CONFIGMAP_LIMIT_BYTES = 1_000_000  # etcd's object limit is ~1.5 MB; base64 and metadata need room
+_DNS_LABEL = re.compile(r"[^a-z0-9-]+")
+
+# Runs in the init container: unpack the snapshot into /workspace, refusing links and paths
+# that leave it (tarfile's "data" filter), and make everything writable by the job's uid.
+UNPACK_SCRIPT = (
+    "import tarfile\n"
+    f"with tarfile.open('/snapshot/{SNAPSHOT_KEY}') as t:\n"
+    "    t.extractall('/workspace', filter='data')\n"
+)
+
+
+@dataclass(frozen=True)
+class KubeJobSettings:
+    """How the gateway runs jobs on the training cluster (see docs/kubernetes.md).
+
+    image: the training/test image (must have python3). namespace_prefix + competition = the
+    run's namespace. pool_selector / tolerations: the training pool's nodes. cpu_per_gpu: CPU
+    cores requested per whole GPU. kueue_queue: a Kueue LocalQueue name; empty runs Jobs without
+    Kueue (created unsuspended). dataset_claim: PVC (in each run namespace) holding the datasets,
+    the same volume the gateway sees at datasets_root. run_as_uid: the job's non-root uid.
+    ttl_after_finished_s: when Kubernetes deletes a finished Job (0 keeps it).
+    pod_annotations: extra annotations on job pods (e.g. for a device plugin or kwok).
+    """
+
+    image: str
+    namespace_prefix: str = "arenahub-runs-"
+    default_competition: str = "default"
+    pool_selector: Mapping[str, str] = field(default_factory=lambda: {"arenahub.io/pool": "training"})
+    tolerations: Sequence[Mapping[str, str]] = (
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+    )
+    cpu_per_gpu: float = 8.0
+    cpu_without_gpu: float = 2.0
+    kueue_queue: str = ""
+    dataset_claim: str = "arenahub-datasets"
+    datasets_root: str = "/srv/arenahub/datasets"
+    run_as_uid: int = 1000
+    ttl_after_finished_s: int = 3600
+    pod_annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+def dns_label(text: str, max_len: int = 63) -> str:
+    """``text`` as a DNS label: lower-case letters, digits and '-', at most ``max_len`` characters;
+    a hash suffix keeps shortened or changed names distinct."""
+    clean = _DNS_LABEL.sub("-", text.lower()).strip("-") or "x"
+    if clean == text and len(clean) <= max_len:
+        return clean
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{clean[: max_len - 9].rstrip('-')}-{digest}"
+
+
+def job_name(job_id: str) -> str:
+    """The Job's name for a gateway job id (also its ConfigMap's name)."""
+    return dns_label(f"arenahub-run-{job_id}")
+
+
+def namespace_for(spec: RunSpec, settings: KubeJobSettings) -> str:
+    """The run's namespace: the prefix plus the competition (RunSpec env ARENAHUB_COMPETITION)."""
+    competition = spec.env.get(COMPETITION_ENV) or settings.default_competition
+    return dns_label(settings.namespace_prefix + competition)
+
+
+def build_namespace(name: str) -> dict[str, Any]:
+    """A run namespace enforcing the ``restricted`` Pod Security Standard."""
+    psa = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": name, "labels": {**psa, MANAGED_BY[0]: MANAGED_BY[1]}}}
+
+
+def build_deny_all_policy(namespace: str) -> dict[str, Any]:
+    """A NetworkPolicy denying every ingress and egress of job pods (init step included)."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "arenahub-jobs-deny-all", "namespace": namespace,
+                     "labels": {MANAGED_BY[0]: MANAGED_BY[1]}},
+        "spec": {"podSelector": {"matchLabels": {COMPONENT[0]: COMPONENT[1]}},
+                 "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []},
+    }
+
+
+def build_snapshot_configmap(name: str, namespace: str, archive: bytes, labels: Mapping[str, str]) -> dict[str, Any]:
+    """The ConfigMap carrying the code snapshot (a tar.gz) to the init step.
+
+    Raises ValueError when the archive is larger than a ConfigMap can hold.
+    """
+    if len(archive) > CONFIGMAP_LIMIT_BYTES * 3 // 4:
+        raise ValueError(
+            f"The code snapshot is {len(archive) / 1e6:.2f} MB compressed; runs on Kubernetes accept at most "
+            f"{CONFIGMAP_LIMIT_BYTES * 3 // 4 / 1e6:.2f} MB. Move data files out of the job folder "
+            "(list them in .arenaignore) and read data from /data instead."
+        )
+    return {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+        "binaryData": {SNAPSHOT_KEY: base64.b64encode(archive).decode()},
+        "immutable": True,
+    }
+
+
+def build_labels(spec: RunSpec) -> dict[str, str]:
+    """Labels of everything a run creates; the gateway finds its Jobs again by them."""
+    return {
+        MANAGED_BY[0]: MANAGED_BY[1],
+        COMPONENT[0]: COMPONENT[1],
+        JOB_ID_LABEL: dns_label(spec.job_id),
+        USER_LABEL: hashlib.sha256(spec.user.encode()).hexdigest()[:16],
+    }
+
+
+def dataset_volume_mounts(spec: RunSpec, datasets_root: str) -> list[dict[str, Any]]:
+    """Read-only mounts of the dataset parts as subPaths of the datasets volume.
+
+    Raises ValueError for a mount outside ``datasets_root`` or one asked to be writable.
+    """
+    root = PurePosixPath(posixpath.normpath(datasets_root))
+    mounts = []
+    for mount in spec.mounts:
+        host = PurePosixPath(posixpath.normpath(str(mount.host)))
+        if mount.writable:
+            raise ValueError(f"Mount {mount.target} is writable; job pods get datasets read-only only.")
+        if host == root or root not in host.parents:
+            raise ValueError(
+                f"Dataset folder {mount.host} is not under the datasets volume root {datasets_root}; "
+                "register datasets below it (KubeJobSettings.datasets_root) so job pods can mount them."
+            )
+        mounts.append({"name": "datasets", "mountPath": mount.target, "subPath": str(host.relative_to(root)),
+                       "readOnly": True})
+    return mounts
+
+
+def _container_security(uid: int) -> dict[str, Any]:
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "runAsUser": uid,
+        "runAsGroup": uid,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def build_job(spec: RunSpec, settings: KubeJobSettings, *, name: str, namespace: str) -> dict[str, Any]:
+    """The restricted Job of one run: whole GPUs, deadline = wall-clock limit, no retries, no
+    service-account token, code unpacked by an init step, datasets read-only, no network (the
+    namespace's deny-all policy selects it). Raises ValueError for mounts it cannot express."""
+    labels = build_labels(spec)
+    gpus = len(spec.gpus)
+    cpu = settings.cpu_per_gpu * gpus if gpus else settings.cpu_without_gpu
+    amounts = {"cpu": f"{cpu:g}", "memory": str(spec.limits.mem_bytes),
+               "ephemeral-storage": str(spec.limits.disk_bytes)}
+    if gpus:
+        amounts["nvidia.com/gpu"] = str(gpus)
+    volume_mounts = [
+        {"name": "workspace", "mountPath": "/workspace"},
+        {"name": "tmp", "mountPath": "/tmp"},
+        *dataset_volume_mounts(spec, settings.datasets_root),
+    ]
+    volumes: list[dict[str, Any]] = [
+        {"name": "snapshot", "configMap": {"name": name, "defaultMode": 0o444}},
+        {"name": "workspace", "emptyDir": {"sizeLimit": str(spec.limits.disk_bytes)}},
+        {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "256Mi"}},
+    ]
+    if spec.mounts:
+        volumes.append({"name": "datasets",
+                        "persistentVolumeClaim": {"claimName": settings.dataset_claim, "readOnly": True}})
+    env = [{"name": k, "value": v} for k, v in sorted(spec.env.items())]
+    env += [{"name": "HOME", "value": "/tmp"}, {"name": "PYTHONUNBUFFERED", "value": "1"}]
+    job_labels = dict(labels)
+    if settings.kueue_queue:
+        job_labels[KUEUE_QUEUE_LABEL] = settings.kueue_queue
+    uid = settings.run_as_uid
+    pod_spec: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {"runAsNonRoot": True, "runAsUser": uid, "runAsGroup": uid, "fsGroup": uid,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "nodeSelector": dict(settings.pool_selector),
+        "tolerations": [dict(t) for t in settings.tolerations],
+        "initContainers": [{
+            "name": UNPACK_CONTAINER,
+            "image": settings.image,
+            "command": ["python3", "-c", UNPACK_SCRIPT],
+            "securityContext": _container_security(uid),
+            "resources": {"limits": {"cpu": "1", "memory": "512Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
+            "volumeMounts": [{"name": "snapshot", "mountPath": "/snapshot", "readOnly": True},
+                             {"name": "workspace", "mountPath": "/workspace"}],
+        }],
+        "containers": [{
+            "name": JOB_CONTAINER,
+            "image": settings.image,
+            "command": list(spec.argv),
+            "workingDir": "/workspace",
+            "env": env,
+            "securityContext": _container_security(uid),
+            "resources": {"limits": dict(amounts), "requests": dict(amounts)},
+            "volumeMounts": volume_mounts,
+        }],
+        "volumes": volumes,
+    }
+    template_meta: dict[str, Any] = {"labels": dict(labels)}
+    if settings.pod_annotations:
+        template_meta["annotations"] = dict(settings.pod_annotations)
+    job_spec: dict[str, Any] = {
+        "backoffLimit": 0,
+        "completions": 1,
+        "parallelism": 1,
+        "activeDeadlineSeconds": spec.limits.wall_s,
+        "suspend": bool(settings.kueue_queue),  # Kueue admits (unsuspends) it when quota allows
+        "template": {"metadata": template_meta, "spec": pod_spec},
+    }
+    if settings.ttl_after_finished_s:
+        job_spec["ttlSecondsAfterFinished"] = settings.ttl_after_finished_s
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": name, "namespace": namespace, "labels": job_labels},
+            "spec": job_spec}
+
+
+def _timestamp(value: Any, default: float) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, str) and value:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return default
+
+
+def job_outcome(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], now: float) -> RunResult | None:
+    """How a Job (as a dict) ended, or None while it is queued or running.
+
+    Complete -> succeeded; Failed with DeadlineExceeded -> timeout; other Failed -> failed with
+    the job container's exit code; labelled cancelled -> cancelled (also while being deleted).
+    """
+    labels = (job.get("metadata") or {}).get("labels") or {}
+    if labels.get(CANCELLED_LABEL) == "true":
+        return RunResult("cancelled", None, "Cancelled: the Job was deleted on request.", now)
+    conditions = (job.get("status") or {}).get("conditions") or []
+    done = {c.get("type"): c for c in conditions if c.get("status") == "True"}
+    if "Complete" in done:
+        return RunResult("succeeded", 0, "The job finished with exit code 0.",
+                         _timestamp(done["Complete"].get("lastTransitionTime"), now))
+    if "Failed" not in done:
+        return None
+    failed = done["Failed"]
+    at = _timestamp(failed.get("lastTransitionTime"), now)
+    if failed.get("reason") == "DeadlineExceeded":
+        limit = (job.get("spec") or {}).get("activeDeadlineSeconds")
+        return RunResult("timeout", None, f"Stopped: the job ran past its time limit of {limit} s.", at)
+    exit_code = _exit_code(pods)
+    reason = f"The job failed with exit code {exit_code}." if exit_code is not None else \
+        f"The job failed: {failed.get('message') or failed.get('reason') or 'no reason given'}."
+    return RunResult("failed", exit_code, reason, at)
+
+
+def _exit_code(pods: Sequence[Mapping[str, Any]]) -> int | None:
+    for pod in pods:
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            terminated = (status.get("state") or {}).get("terminated")
+            if status.get("name") == JOB_CONTAINER and terminated:
+                return int(terminated.get("exitCode", 1))
+    return None

@@ -1,0 +1,281 @@
+"""The Kubernetes executor: each run as a restricted ``batch/v1`` Job on the training cluster.
+
+State lives in the cluster, not in this process: a Job per run (labelled with the gateway's
+job id) in a per-competition namespace behind a deny-all NetworkPolicy, its code snapshot in
+a ConfigMap owned by the Job. A new executor (after a gateway restart) picks any run up again
+from its RunHandle, and ``find_runs()`` lists the live ones by label. The Job and policy
+manifests come from the pure builders in ``kubejobs``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tarfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from kubernetes_asyncio import client as k8s
+from kubernetes_asyncio import config as k8s_config
+from kubernetes_asyncio.client.rest import ApiException
+
+from arenahub.gateway.executors.base import LogRecord, RunHandle, RunResult, RunSpec
+from arenahub.gateway.executors.kubejobs import (
+    CANCELLED_LABEL,
+    JOB_CONTAINER,
+    JOB_ID_LABEL,
+    MANAGED_BY,
+    KubeJobSettings,
+    build_deny_all_policy,
+    build_job,
+    build_labels,
+    build_namespace,
+    build_snapshot_configmap,
+    job_name,
+    job_outcome,
+    namespace_for,
+)
+
+CANCEL_REASON_ANNOTATION = "arenahub.io/cancel-reason"
+HANDLE_PREFIX = "kube:"  # RunHandle.run_dir of a Kubernetes run: "kube:<namespace>/<job name>"
+MAX_LINE_BYTES = 64 << 10
+
+
+def kube_handle(job_id: str, namespace: str, name: str, started_at: float) -> RunHandle:
+    """The RunHandle of a Job (supervisor_pid is 0: the cluster supervises it)."""
+    return RunHandle(job_id=job_id, run_dir=f"{HANDLE_PREFIX}{namespace}/{name}", supervisor_pid=0,
+                     started_at=started_at)
+
+
+def parse_handle(handle: RunHandle) -> tuple[str, str]:
+    """(namespace, Job name) of a handle made by kube_handle; raises ValueError for another executor's."""
+    if not handle.run_dir.startswith(HANDLE_PREFIX) or "/" not in handle.run_dir:
+        raise ValueError(f"Run {handle.job_id} was not started by the Kubernetes executor ({handle.run_dir!r}).")
+    namespace, _, name = handle.run_dir[len(HANDLE_PREFIX):].partition("/")
+    return namespace, name
+
+
+def pack_snapshot(code_dir: Path) -> bytes:
+    """The code folder as a tar.gz (paths relative to it, symlinks kept as links)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
+        for path in sorted(Path(code_dir).rglob("*")):
+            tar.add(path, arcname=str(path.relative_to(code_dir)), recursive=False)
+    return buffer.getvalue()
+
+
+def split_log_lines(data: bytes, start: int, seq: int, *, final: bool) -> tuple[list[LogRecord], int]:
+    """LogRecords for the complete lines of ``data`` (the pod log from byte ``start`` on), numbered
+    from ``seq``; with ``final`` a last line without newline counts too. Returns (records, bytes used)."""
+    records: list[LogRecord] = []
+    used = 0
+    now = time.time()
+    while used < len(data):
+        end = data.find(b"\n", used)
+        if end < 0 and not final and len(data) - used < MAX_LINE_BYTES:
+            break
+        stop = len(data) if end < 0 else end + 1
+        stop = min(stop, used + MAX_LINE_BYTES)
+        text = data[used:stop].rstrip(b"\n").decode(errors="replace")
+        used = stop
+        records.append(LogRecord(seq=seq + len(records), offset=start + used, ts=now, stream="stdout", text=text))
+    return records, used
+
+
+class KubernetesExecutor:
+    """Starts, follows, cancels and re-attaches to runs as Jobs on the training cluster."""
+
+    def __init__(
+        self,
+        settings: KubeJobSettings,
+        *,
+        kubeconfig: Path | None = None,
+        ensure_namespaces: bool = True,
+        poll_interval_s: float = 1.0,
+        cancel_wait_s: float = 30.0,
+    ):
+        """kubeconfig: the training cluster's credentials (None: in-cluster service account).
+        ensure_namespaces: create missing run namespaces and their deny-all policy (needs rights
+        on namespaces; False when the Helm chart creates them). poll_interval_s: how often logs
+        and Job status are read while a run is followed."""
+        self.settings = settings
+        self.kubeconfig = kubeconfig
+        self.ensure_namespaces = ensure_namespaces
+        self.poll_interval_s = poll_interval_s
+        self.cancel_wait_s = cancel_wait_s
+        self._api: k8s.ApiClient | None = None
+        self._ready_namespaces: set[str] = set()
+        self._cancelled: dict[str, str] = {}  # job id -> reason, for runs this executor cancelled
+
+    async def _client(self) -> k8s.ApiClient:
+        if self._api is None:
+            configuration = k8s.Configuration()
+            if self.kubeconfig is not None:
+                await k8s_config.load_kube_config(config_file=str(self.kubeconfig), client_configuration=configuration)
+            else:
+                k8s_config.load_incluster_config(client_configuration=configuration)
+            self._api = k8s.ApiClient(configuration)
+        return self._api
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections to the API server."""
+        if self._api is not None:
+            await self._api.close()
+            self._api = None
+
+    # -- start ---------------------------------------------------------------------------------
+    async def start(self, spec: RunSpec) -> RunHandle:
+        """Create the run's ConfigMap and Job; raises ValueError for a spec that cannot run here."""
+        if not Path(spec.code_dir).is_dir():
+            raise ValueError(f"code_dir {spec.code_dir} is not a folder; extract the code snapshot first.")
+        if not spec.argv:
+            raise ValueError("The run has no command (argv is empty).")
+        namespace, name = namespace_for(spec, self.settings), job_name(spec.job_id)
+        job = build_job(spec, self.settings, name=name, namespace=namespace)
+        archive = await asyncio.to_thread(pack_snapshot, Path(spec.code_dir))
+        configmap = build_snapshot_configmap(name, namespace, archive, build_labels(spec))
+        api = await self._client()
+        await self._ensure_namespace(namespace)
+        core, batch = k8s.CoreV1Api(api), k8s.BatchV1Api(api)
+        try:
+            created = await batch.create_namespaced_job(namespace, job)
+        except ApiException as e:
+            if e.status == 409:
+                raise ValueError(f"A run with job_id {spec.job_id} already exists ({namespace}/{name}).") from None
+            raise
+        # the ConfigMap belongs to the Job: deleting the Job (cancel, TTL) deletes the code too.
+        # The init step waits for it (a missing ConfigMap volume keeps the pod in ContainerCreating).
+        configmap["metadata"]["ownerReferences"] = [{
+            "apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": created.metadata.uid,
+            "blockOwnerDeletion": True,
+        }]
+        try:
+            await core.create_namespaced_config_map(namespace, configmap)
+        except BaseException:
+            await batch.delete_namespaced_job(name, namespace, propagation_policy="Background")
+            raise
+        return kube_handle(spec.job_id, namespace, name, time.time())
+
+    async def _ensure_namespace(self, namespace: str) -> None:
+        if not self.ensure_namespaces or namespace in self._ready_namespaces:
+            return
+        api = await self._client()
+        try:
+            await k8s.CoreV1Api(api).create_namespace(build_namespace(namespace))
+        except ApiException as e:
+            if e.status != 409:
+                raise
+        try:
+            await k8s.NetworkingV1Api(api).create_namespaced_network_policy(namespace, build_deny_all_policy(namespace))
+        except ApiException as e:
+            if e.status != 409:
+                raise
+        self._ready_namespaces.add(namespace)
+
+    # -- status --------------------------------------------------------------------------------
+    async def _read_job(self, namespace: str, name: str) -> dict[str, Any] | None:
+        api = await self._client()
+        try:
+            job = await k8s.BatchV1Api(api).read_namespaced_job(name, namespace)
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            raise
+        return api.sanitize_for_serialization(job)
+
+    async def _job_pods(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        api = await self._client()
+        pods = await k8s.CoreV1Api(api).list_namespaced_pod(namespace, label_selector=f"job-name={name}")
+        return [api.sanitize_for_serialization(p) for p in pods.items]
+
+    async def result(self, handle: RunHandle) -> RunResult | None:
+        """The run's result, None while it is queued or runs, "lost" when its Job vanished."""
+        namespace, name = parse_handle(handle)
+        job = await self._read_job(namespace, name)
+        if job is None:
+            if handle.job_id in self._cancelled:
+                return RunResult("cancelled", None, self._cancelled[handle.job_id], time.time())
+            return RunResult(
+                "lost", None,
+                f"The Job {namespace}/{name} no longer exists on the training cluster: it was deleted outside "
+                "arenahub or removed after it finished (ttl_after_finished_s). Its output up to then is kept.",
+                time.time(),
+            )
+        pods = await self._job_pods(namespace, name) if job.get("status", {}).get("failed") else []
+        outcome = job_outcome(job, pods, time.time())
+        reason = ((job.get("metadata") or {}).get("annotations") or {}).get(CANCEL_REASON_ANNOTATION)
+        if outcome is not None and outcome.status == "cancelled" and reason:
+            outcome = RunResult("cancelled", None, reason, outcome.finished_at)
+        return outcome
+
+    async def find_runs(self) -> list[RunHandle]:
+        """Handles of every Job this gateway started that still exists (for re-attaching after a restart)."""
+        api = await self._client()
+        jobs = await k8s.BatchV1Api(api).list_job_for_all_namespaces(
+            label_selector=f"{MANAGED_BY[0]}={MANAGED_BY[1]},{JOB_ID_LABEL}")
+        return [
+            kube_handle(job.metadata.labels[JOB_ID_LABEL], job.metadata.namespace, job.metadata.name,
+                        job.metadata.creation_timestamp.timestamp())
+            for job in jobs.items
+        ]
+
+    # -- logs ----------------------------------------------------------------------------------
+    async def _pod_log(self, namespace: str, pod: str) -> bytes | None:
+        api = await self._client()
+        try:
+            response = await k8s.CoreV1Api(api).read_namespaced_pod_log(
+                pod, namespace, container=JOB_CONTAINER, _preload_content=False)
+            return await response.read()
+        except ApiException as e:
+            if e.status in (400, 404):  # container not started yet, or the pod is gone
+                return None
+            raise
+
+    async def read_logs(self, handle: RunHandle, offset: int = 0) -> AsyncIterator[LogRecord]:
+        """Yield the job container's lines after byte ``offset`` of its log (stdout and stderr
+        merged, as the pod log API serves them), following it until the run has ended."""
+        namespace, name = parse_handle(handle)
+        position, seq = offset, None
+        while True:
+            finished = await self.result(handle) is not None  # before reading: then this read gets the rest
+            pods = await self._job_pods(namespace, name)
+            started = [p for p in pods if (p.get("status") or {}).get("phase") in ("Running", "Succeeded", "Failed")]
+            data = await self._pod_log(namespace, started[0]["metadata"]["name"]) if started else None
+            if data is not None:
+                if seq is None:
+                    seq = data[:offset].count(b"\n")
+                records, used = split_log_lines(data[position:], position, seq, final=finished)
+                for record in records:
+                    yield record
+                position += used
+                seq += len(records)
+            if finished:
+                if handle.job_id in self._cancelled:  # the reason is the run's last line
+                    yield LogRecord(seq=seq or 0, offset=position, ts=time.time(), stream="system",
+                                    text=self._cancelled[handle.job_id])
+                return
+            await asyncio.sleep(self.poll_interval_s)
+
+    # -- cancel --------------------------------------------------------------------------------
+    async def cancel(self, handle: RunHandle, reason: str = "") -> None:
+        """Mark the Job cancelled (with ``reason``, default "cancelled on request") and delete it
+        with foreground propagation (its pod goes first); returns once it is gone or after cancel_wait_s."""
+        namespace, name = parse_handle(handle)
+        job = await self._read_job(namespace, name)
+        if job is None or job_outcome(job, [], time.time()) is not None:
+            return
+        self._cancelled[handle.job_id] = reason or "Cancelled on request."
+        batch = k8s.BatchV1Api(await self._client())
+        marker = {"metadata": {"labels": {CANCELLED_LABEL: "true"},
+                               "annotations": {CANCEL_REASON_ANNOTATION: self._cancelled[handle.job_id]}}}
+        try:
+            await batch.patch_namespaced_job(name, namespace, marker)
+            await batch.delete_namespaced_job(name, namespace, propagation_policy="Foreground")
+        except ApiException as e:
+            if e.status != 404:
+                raise
+        deadline = time.monotonic() + self.cancel_wait_s
+        while time.monotonic() < deadline and await self._read_job(namespace, name) is not None:
+            await asyncio.sleep(min(self.poll_interval_s, 0.5))

@@ -1,0 +1,133 @@
+"""Pure builders of the Kubernetes executor: the restricted Job, namespace, policy, outcome, log lines."""
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from arenahub.gateway.executors.base import Mount, RunHandle, RunLimits, RunSpec
+from arenahub.gateway.executors.kubejobs import (
+    KubeJobSettings,
+    build_deny_all_policy,
+    build_job,
+    build_namespace,
+    build_snapshot_configmap,
+    dns_label,
+    job_outcome,
+    namespace_for,
+)
+from arenahub.gateway.executors.kubernetes import kube_handle, pack_snapshot, parse_handle, split_log_lines
+
+pytestmark = pytest.mark.unit
+
+SETTINGS = KubeJobSettings(image="arenahub/job:1", datasets_root="/srv/datasets")
+
+
+def make_spec(**changes) -> RunSpec:
+    values = dict(job_id="job-1", user="alice", code_dir=Path("/tmp/code"), argv=["python3", "train.py"],
+                  mounts=[Mount(Path("/srv/datasets/faces/train"), "/data/train")], gpus=[0, 1],
+                  limits=RunLimits(wall_s=600, mem_bytes=1 << 30, cpu_s=2400, max_procs=512, disk_bytes=1 << 30),
+                  env={"ARENAHUB_COMPETITION": "Faces 2026"})
+    values.update(changes)
+    return RunSpec(**values)
+
+
+def test_the_job_has_a_deadline_no_retries_whole_gpus_and_no_token():
+    job = build_job(make_spec(), SETTINGS, name="arenahub-run-job-1", namespace="ns")
+    spec, pod = job["spec"], job["spec"]["template"]["spec"]
+    assert (spec["activeDeadlineSeconds"], spec["backoffLimit"], spec["suspend"]) == (600, 0, False)
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "2"
+    assert pod["nodeSelector"] == {"arenahub.io/pool": "training"}
+    assert "annotations" not in job["metadata"] and "annotations" not in spec["template"]["metadata"]
+
+
+def test_every_container_is_restricted():
+    pod = build_job(make_spec(), SETTINGS, name="n", namespace="ns")["spec"]["template"]["spec"]
+    for container in pod["initContainers"] + pod["containers"]:
+        context = container["securityContext"]
+        assert context["runAsNonRoot"] and context["readOnlyRootFilesystem"]
+        assert context["allowPrivilegeEscalation"] is False and context["capabilities"] == {"drop": ["ALL"]}
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_datasets_are_read_only_subpaths_and_a_folder_outside_the_root_is_refused():
+    pod = build_job(make_spec(), SETTINGS, name="n", namespace="ns")["spec"]["template"]["spec"]
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == "/data/train")
+    assert (mount["subPath"], mount["readOnly"]) == ("faces/train", True)
+    claim = next(v for v in pod["volumes"] if v["name"] == "datasets")
+    assert claim["persistentVolumeClaim"]["readOnly"] is True
+    with pytest.raises(ValueError, match="not under the datasets volume root /srv/datasets"):
+        build_job(make_spec(mounts=[Mount(Path("/etc"), "/data/train")]), SETTINGS, name="n", namespace="ns")
+    with pytest.raises(ValueError, match="read-only only"):
+        build_job(make_spec(mounts=[Mount(Path("/srv/datasets/a"), "/data/a", writable=True)]), SETTINGS,
+                  name="n", namespace="ns")
+
+
+def test_with_a_kueue_queue_the_job_is_suspended_and_labelled():
+    settings = KubeJobSettings(image="x", kueue_queue="gpu", datasets_root="/srv/datasets")
+    job = build_job(make_spec(), settings, name="n", namespace="ns")
+    assert job["spec"]["suspend"] is True
+    assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "gpu"
+
+
+def test_the_namespace_comes_from_the_competition_and_enforces_restricted():
+    assert namespace_for(make_spec(), SETTINGS).startswith("arenahub-runs-faces-2026-")
+    assert namespace_for(make_spec(env={}), SETTINGS) == "arenahub-runs-default"
+    assert build_namespace("ns")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_the_policy_denies_all_traffic_of_job_pods():
+    spec = build_deny_all_policy("ns")["spec"]
+    assert spec["podSelector"] == {"matchLabels": {"arenahub.io/component": "job"}}
+    assert (spec["policyTypes"], spec["ingress"], spec["egress"]) == (["Ingress", "Egress"], [], [])
+
+
+def test_dns_labels_are_short_and_distinct():
+    long = dns_label("x" * 100)
+    assert len(long) <= 63 and long != dns_label("x" * 99)
+    assert dns_label("ok-name") == "ok-name"
+
+
+def test_a_snapshot_too_big_for_a_configmap_is_refused_with_what_to_do():
+    with pytest.raises(ValueError, match=".arenaignore"):
+        build_snapshot_configmap("n", "ns", b"x" * 900_000, {})
+
+
+def test_the_snapshot_keeps_the_folder_layout(tmp_path):
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "model.py").write_text("W = 1\n")
+    with tarfile.open(fileobj=io.BytesIO(pack_snapshot(tmp_path))) as tar:
+        assert sorted(tar.getnames()) == ["pkg", "pkg/model.py"]
+
+
+@pytest.mark.parametrize("conditions, labels, status", [
+    ([{"type": "Complete", "status": "True"}], {}, "succeeded"),
+    ([{"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}], {}, "timeout"),
+    ([{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}], {}, "failed"),
+    ([], {"arenahub.io/cancelled": "true"}, "cancelled"),
+    ([{"type": "Suspended", "status": "True"}], {}, None),
+])
+def test_a_jobs_conditions_decide_the_runs_status(conditions, labels, status):
+    job = {"metadata": {"labels": labels}, "spec": {"activeDeadlineSeconds": 5}, "status": {"conditions": conditions}}
+    pods = [{"status": {"containerStatuses": [{"name": "job", "state": {"terminated": {"exitCode": 7}}}]}}]
+    result = job_outcome(job, pods, now=1.0)
+    assert (result.status if result else None) == status
+    if status == "failed":
+        assert result.exit_code == 7
+
+
+def test_handles_round_trip_and_a_local_handle_is_refused():
+    handle = kube_handle("j1", "ns", "arenahub-run-j1", 5.0)
+    assert parse_handle(RunHandle.from_json(handle.to_json())) == ("ns", "arenahub-run-j1")
+    with pytest.raises(ValueError, match="not started by the Kubernetes executor"):
+        parse_handle(RunHandle("j1", "/var/runs/j1", 42, 5.0))
+
+
+def test_log_lines_are_numbered_with_resume_offsets_and_a_partial_line_waits_until_the_end():
+    records, used = split_log_lines(b"a\nbb\npart", 10, 3, final=False)
+    assert [(r.seq, r.offset, r.text) for r in records] == [(3, 12, "a"), (4, 15, "bb")]
+    assert used == 5
+    records, used = split_log_lines(b"part", 15, 5, final=True)
+    assert [(r.seq, r.offset, r.text) for r in records] == [(5, 19, "part")]
