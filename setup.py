@@ -37,5 +37,10 @@ def find_packages() -> list[str]:
 setup(
     packages=find_packages(),
     package_dir=PACKAGE_DIRS,
-    package_data={"": ["*.yaml", "*.yml", "*.ini", "*.mako", "*.json", "*.html", "*.js", "*.css", "*.py.tmpl"]},
+    package_data={
+        "": ["*.yaml", "*.yml", "*.ini", "*.mako", "*.json", "*.html", "*.js", "*.css", "*.py.tmpl"],
+        # folders that are data, not packages: the notebook servers' config, the demo job
+        "arenahub.spawner": ["server_config/*.json", "server_config/labconfig/*.json"],
+        "arenahub.demo": ["job/*.py"],
+    },
 )

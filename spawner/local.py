@@ -9,6 +9,7 @@ JupyterHub state, so a restarted hub knows which slices are taken.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Bool, Float, Integer, List, Unicode, default
 
 from arenahub.core.bwrap import DEFAULT_SYSTEM_PATHS, build_bwrap_argv, make_etc_files
+from arenahub.hub_config.metrics import HubMetrics, PoolView, ensure_hub_metrics
 from arenahub.core.profiles import (
     DEFAULT_PROFILES,
     Profile,
@@ -34,6 +36,7 @@ from arenahub.core.profiles import (
 
 from .cgroups import CgroupLimits, Limits
 from .forms import render_profile_form
+from .homes import copy_skeleton
 from .inventory import discover_gpus
 from .sandbox import HOSTNAME, NotebookSandbox, make_notebook_spec
 from .slices import GpuDevice, NoSliceFree, Slice, free_fraction, place_slice
@@ -47,8 +50,10 @@ class SliceTable:
 
     def __init__(self) -> None:
         self.held: dict[str, Slice] = {}
+        self.profiles: dict[str, str] = {}  # running servers' profile slugs, for /hub/metrics
 
     def release(self, key: str) -> Slice | None:
+        self.profiles.pop(key, None)
         return self.held.pop(key, None)
 
 
@@ -81,6 +86,13 @@ class VGPULocalSpawner(LocalProcessSpawner):
 
         Homes survive culling, stop and hub restarts.
         """,
+    ).tag(config=True)
+
+    home_skeleton = Unicode(
+        "",
+        help="""Host folder copied into a home the first time it is created, like /etc/skel:
+        starter notebooks, a demo job. Files already in a home are never overwritten, and a
+        home that exists is left alone. Empty: new homes start empty.""",
     ).tag(config=True)
 
     hidden_paths = List(
@@ -185,6 +197,9 @@ class VGPULocalSpawner(LocalProcessSpawner):
             self.gpu_slice = Slice(**s)
             self.slices.held[self.slice_key] = self.gpu_slice
         self.profile_slug = state.get("profile", "")
+        if state.get("pid") and self.profile_slug:
+            self.slices.profiles[self.slice_key] = self.profile_slug
+        self._hub_metrics()
 
     def get_state(self):
         state = super().get_state()
@@ -208,7 +223,10 @@ class VGPULocalSpawner(LocalProcessSpawner):
 
     @property
     def _cgroup_key(self) -> str:
-        return f"{self.user.name}--{self.name or 'default'}"
+        # One hub's servers must never share a cgroup with another hub's on the same host (a
+        # second hub, a test hub): releasing a server kills every process in its cgroup.
+        hub = hashlib.sha256(str(Path(self.homes_root).resolve()).encode()).hexdigest()[:8]
+        return f"{hub}-{self.user.name}--{self.name or 'default'}"
 
     # ------------------------------------------------------------------ environment
     def run_uid(self) -> int:
@@ -245,7 +263,10 @@ class VGPULocalSpawner(LocalProcessSpawner):
 
     def ensure_home(self, uid: int) -> Path:
         home = Path(self.homes_root) / self.user.name
+        is_new = not home.exists()
         home.mkdir(parents=True, exist_ok=True)
+        if is_new and self.home_skeleton:
+            copy_skeleton(Path(self.home_skeleton), home, uid if os.geteuid() == 0 else None)
         if os.geteuid() == 0:
             os.chown(home, uid, uid)
         home.chmod(0o700)
@@ -289,7 +310,26 @@ class VGPULocalSpawner(LocalProcessSpawner):
         return build_bwrap_argv(make_notebook_spec(nb))
 
     # ------------------------------------------------------------------ lifecycle
+    def _hub_metrics(self) -> HubMetrics:
+        metrics = ensure_hub_metrics()
+        metrics.ensure_pool_collector(_read_pool)
+        return metrics
+
     async def start(self):
+        """Start the server, counting the spawn, its duration and any failure's reason for /hub/metrics."""
+        metrics = self._hub_metrics()
+        began = time.monotonic()
+        self.profile_slug = ""
+        try:
+            url = await self._start_on_profile()
+        except BaseException as exc:
+            metrics.spawn_failed(self.profile_slug or "unknown", _failure_reason(exc))
+            raise
+        metrics.spawn_succeeded(self.profile_slug, time.monotonic() - began)
+        self.slices.profiles[self.slice_key] = self.profile_slug
+        return url
+
+    async def _start_on_profile(self):
         self._events: list[str] = []
         profile = self.chosen_profile()
         self.profile_slug = profile.slug
@@ -327,7 +367,12 @@ class VGPULocalSpawner(LocalProcessSpawner):
             self.log.warning("Hub is not root: %s runs in a user namespace; its files on the host belong "
                              "to the hub's uid", self._log_name)
         env = self.get_env()
-        argv = self.build_sandbox(home, etc, uid, env, [*self.cmd, *self.get_args()])
+        culling = profile.kernel_culling()
+        argv = self.build_sandbox(home, etc, uid, env, [*self.cmd, *self.get_args(), *culling.server_args()])
+        if culling.idle_timeout_s:
+            idle = culling.idle_timeout_s
+            self._event(f"Kernels idle for {f'{idle // 60} min' if idle >= 120 else f'{idle} s'} are shut "
+                        "down to free the GPU; your server and files stay")
         log_path = self._server_log_path()
         self._event("Starting your sandboxed server")
         with open(log_path, "ab") as logf:
@@ -398,6 +443,24 @@ class VGPULocalSpawner(LocalProcessSpawner):
     async def stop(self, now=False):
         await super().stop(now=now)
         self._release()
+
+
+def _read_pool() -> PoolView:
+    """The hub-wide slice table as /hub/metrics shows it (read at scrape time)."""
+    table = VGPULocalSpawner.slices
+    gpus = getattr(VGPULocalSpawner, "_gpus_cache", [])
+    return PoolView(gpu_indices=[g.index for g in gpus],
+                    slices=[(s.gpu_index, s.fraction) for s in list(table.held.values())],
+                    server_profiles=dict(table.profiles))
+
+
+def _failure_reason(exc: BaseException) -> str:
+    """A spawn failure's reason label (arenahub.hub_config.metrics.SPAWN_FAILURE_REASONS)."""
+    if isinstance(exc, web.HTTPError):
+        return {409: "no-slice-free", 400: "bad-profile"}.get(exc.status_code, "server-exited")
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "error"
 
 
 def _popen(argv, preexec, logf):

@@ -1,7 +1,7 @@
 """``report(step, **metrics)``: print one metric line for the gateway to parse and plot.
 
 Runs inside sandboxed jobs, so it needs only the standard library (and the stdlib-only
-``arenahub.core.metricline``). The line format is documented in docs/metric-line.md.
+``arenahub.core.metricline``). The line format is documented in docs/notebook.md ("Metric line format").
 """
 
 from __future__ import annotations

@@ -113,6 +113,7 @@ class ArenaExtension(ExtensionApp):
             (rf"/arenahub/jobs/{h.JOB_ID}/cancel", h.CancelHandler, ext),
             (rf"/arenahub/jobs/{h.JOB_ID}/logs", h.LogsHandler, ext),
             (rf"/arenahub/jobs/{h.JOB_ID}/metrics", h.MetricsHandler, ext),
+            (rf"/arenahub/jobs/{h.JOB_ID}/score", h.ScoreHandler, ext),
             (r"/arenahub/quota", h.OptionalHandler, {**ext, "path": "quota"}),
             (r"/arenahub/leaderboard", h.OptionalHandler, {**ext, "path": "leaderboard"}),
             (r"/arenahub/tensorboard/?(.*)", h.TensorBoardHandler, ext),

@@ -108,11 +108,12 @@ class GatewayClient:
         return reply.json()
 
     async def fetch_optional_json(self, path: str, params: dict[str, Any] | None = None) -> Any | None:
-        """Like fetch_json, but None when the gateway has no such endpoint (404 not-found)."""
+        """Like fetch_json, but None when the gateway answers 404: no such endpoint, or nothing there yet
+        (e.g. no competition for a leaderboard)."""
         try:
             return await self.fetch_json(path, params)
         except GatewayRefused as exc:
-            if exc.status == 404 and exc.reason == "not-found":
+            if exc.status == 404:
                 return None
             raise
 

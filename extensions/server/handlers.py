@@ -205,6 +205,16 @@ class LogsHandler(ArenaHandler):
         self.finish(set_content_type="text/event-stream")
 
 
+class ScoreHandler(ArenaHandler):
+    """GET /arenahub/jobs/<id>/score: a test job's score, or ``{"available": false}`` where none is offered."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        data = await self.ext.gateway.fetch_optional_json(f"jobs/{job_id}/score")
+        self.finish({"available": False} if data is None else {"available": True, **data})
+
+
 class OptionalHandler(ArenaHandler):
     """GET /arenahub/quota and /arenahub/leaderboard: ``{"available": false}`` until the gateway offers them."""
 
@@ -251,6 +261,7 @@ class TensorBoardHandler(JupyterHandler):
             await manager.ensure_running()
             if path in ("", "index.html"):
                 await manager.sync(self.ext.gateway)  # the first page shows every job's metrics so far
+                await manager.wait_until_loaded(timeout_s=manager.reload_s * 3 + 5)
         except ArenaError as exc:
             self.set_status(exc.status)
             self.log.warning("arenahub TensorBoard: %s %s", exc.reason, exc.log_detail)

@@ -58,9 +58,11 @@ def make_run_name(job: Mapping[str, Any]) -> str:
 
 @dataclass
 class _JobFile:
+    run: str
     writer: ScalarEventWriter
     cursor: int = 0
     done: bool = False
+    written: int = 0
 
 
 @dataclass
@@ -91,7 +93,8 @@ class TensorBoardManager:
             for job in listing.get("jobs", []):
                 entry = self._jobs.get(job["id"])
                 if entry is None:
-                    entry = self._jobs[job["id"]] = _JobFile(ScalarEventWriter(self.logdir / make_run_name(job)))
+                    run = make_run_name(job)
+                    entry = self._jobs[job["id"]] = _JobFile(run, ScalarEventWriter(self.logdir / run))
                 if entry.done:
                     continue
                 final = job.get("status") not in ("queued", "running")
@@ -103,6 +106,7 @@ class TensorBoardManager:
                     for event in group_metric_events(rows):
                         entry.writer.add_scalars(event.step, event.values, wall_time=event.wall_time)
                         written += len(event.values)
+                        entry.written += len(event.values)
                     entry.cursor = int(page.get("next_after", entry.cursor))
                     if len(rows) < METRICS_PAGE:
                         break
@@ -153,6 +157,26 @@ class TensorBoardManager:
                 reason="tensorboard-failed",
                 log_detail=tail,
             )
+
+    async def wait_until_loaded(self, timeout_s: float = 20.0) -> bool:
+        """Wait until TensorBoard lists every run that has scalars on disk; True when it does.
+
+        TensorBoard reads new event files only every ``reload_s``: a page served before that
+        would say "No dashboards are active" and stay so until the user reloads it.
+        """
+        wanted = {entry.run for entry in self._jobs.values() if entry.written}
+        deadline = time.monotonic() + timeout_s
+        async with self.upstream() as http:
+            while True:
+                try:
+                    reply = await http.get(self.path_prefix.rstrip("/") + "/data/runs", timeout=5)
+                    if reply.status_code == 200 and wanted <= set(reply.json()):
+                        return True
+                except (httpx.TransportError, ValueError):
+                    pass
+                if time.monotonic() >= deadline:
+                    return False
+                await asyncio.sleep(0.5)
 
     def upstream(self) -> httpx.AsyncClient:
         """An HTTP client that talks to TensorBoard over its socket (paths are the full proxied paths)."""

@@ -71,12 +71,21 @@ class PanelClient:
         self._http = httpx.Client(base_url=location.url + "arenahub/", headers=headers,
                                   timeout=httpx.Timeout(timeout_s, connect=5.0))
 
+    def _closed_error(self) -> PanelError:
+        return PanelError(0, "panel-closed", "This panel was closed; run Workbench() again to open a new one.")
+
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        if self._http.is_closed:
+            raise self._closed_error()
         try:
             reply = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise PanelError(0, "server-unreachable",
                              f"Your notebook server did not answer ({type(exc).__name__}); is it shutting down?") from exc
+        except RuntimeError as exc:  # httpx refuses requests on a client closed meanwhile by close()
+            if self._http.is_closed:
+                raise self._closed_error() from exc
+            raise
         if reply.status_code >= 400:
             raise _error_from(reply)
         return reply.json()
@@ -96,6 +105,8 @@ class PanelClient:
 
         Raises PanelError when the stream cannot be opened or breaks.
         """
+        if self._http.is_closed:
+            raise self._closed_error()
         headers = {"Accept": "text/event-stream"}
         if last_event_id is not None:
             headers["Last-Event-ID"] = last_event_id
@@ -126,7 +137,13 @@ class PanelClient:
                         elif name == "id":
                             event_id = value
         except httpx.HTTPError as exc:
+            if self._http.is_closed:
+                raise self._closed_error() from exc
             raise PanelError(0, "stream-broken", f"The log stream broke ({type(exc).__name__}); reconnecting.") from exc
+        except RuntimeError as exc:
+            if self._http.is_closed:
+                raise self._closed_error() from exc
+            raise
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -109,6 +109,6 @@ def render_log_html(buffer: LogBuffer, *, height_px: int = 260, empty_text: str 
     return (
         f'<div class="arenahub-log-box" style="display:flex;flex-direction:column-reverse;overflow-y:auto;'
         f'height:{height_px}px;font-family:var(--jp-code-font-family,monospace);font-size:12px;'
-        f'white-space:pre-wrap;word-break:break-all;border:1px solid #ddd;padding:4px">'
+        f'white-space:pre-wrap;overflow-wrap:anywhere;border:1px solid #ddd;padding:4px">'
         f"<div>{body}</div></div>"
     )

@@ -12,6 +12,21 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
 MARKER_MAX_POINTS = 60  # draw dots while a line is short, so a single point is visible
 
 
+def axis_range(values: list[float]) -> tuple[float, float]:
+    """The axis bounds for ``values``: their min and max, widened when they are all equal.
+
+    The panel always sets the bounds itself: bqplot draws nothing for a zero-width domain (a flat
+    line or one point), and switching a scale between fixed and automatic bounds leaves it stale.
+    """
+    if not values:
+        return 0.0, 1.0
+    low, high = min(values), max(values)
+    if low == high:
+        pad = abs(low) * 0.05 or 0.5
+        return low - pad, high + pad
+    return low, high
+
+
 class MetricPlot:
     """A grid of charts (one per metric name) that follows a MetricSeries."""
 
@@ -54,9 +69,12 @@ class MetricPlot:
                 continue
             _, line = self._charts.get(name) or self._chart(name)
             xs, ys = decimate(series.steps[name], series.values[name], self.max_points)
-            with line.hold_sync():
+            x_scale, y_scale = line.scales["x"], line.scales["y"]
+            with line.hold_sync(), x_scale.hold_sync(), y_scale.hold_sync():
                 line.marker = "circle" if len(xs) <= MARKER_MAX_POINTS else None
                 line.x, line.y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+                x_scale.min, x_scale.max = axis_range(xs)
+                y_scale.min, y_scale.max = axis_range(ys)
             self._drawn[name] = count
             sent = True
         if sent or not series.names:

@@ -175,7 +175,7 @@ def make_quota_view(data: Mapping[str, Any] | None) -> QuotaView | None:
         limit = s / 3600
     left_today = _number(data, "submissions_left_today")
     resets = data.get("resets_at")
-    message = data.get("message")
+    message = data.get("window_message") or data.get("message")
     return QuotaView(
         gpu_hours_used=used, gpu_hours_limit=limit,
         submissions_left_today=None if left_today is None else int(left_today),
@@ -214,3 +214,34 @@ def make_leaderboard_rows(data: Mapping[str, Any] | None, limit: int = 20) -> li
             last_submission=str(row["last_submission"]) if row.get("last_submission") else None,
         ))
     return out
+
+
+FINAL_SCORE_STATUSES = ("scored", "error", "not-scored")
+
+
+def needs_score(job: Mapping[str, Any], score: Mapping[str, Any] | None) -> bool:
+    """True while a test job's score is worth asking for: it succeeded and no final answer came yet."""
+    if job.get("kind") != "test" or job.get("status") != "succeeded":
+        return False
+    return score is None or (score.get("available", True) and score.get("status") not in FINAL_SCORE_STATUSES)
+
+
+def merge_score(job: Mapping[str, Any], score: Mapping[str, Any] | None,
+                board: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``job`` with ``score``, ``rank`` and ``score_message`` filled in from the gateway's score and leaderboard.
+
+    The rank is the leaderboard row of this very job (a participant's chosen submission); an
+    unranked job keeps the score without a rank.
+    """
+    merged = dict(job)
+    if not score or not score.get("available", True):
+        return merged
+    if isinstance(score.get("score"), (int, float)) and not isinstance(score.get("score"), bool):
+        merged["score"] = float(score["score"])
+    if score.get("status") != "scored" and score.get("message"):
+        merged["score_message"] = str(score["message"])
+    rows = (board or {}).get("rows") or []
+    mine = next((r for r in rows if isinstance(r, Mapping) and r.get("job_id") == job.get("id")), None)
+    if mine is not None and isinstance(mine.get("rank"), int):
+        merged["rank"] = mine["rank"]
+    return merged

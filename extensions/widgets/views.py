@@ -65,6 +65,8 @@ def job_status_html(job: Mapping[str, Any] | None, now: float) -> str:
     if isinstance(job.get("score"), (int, float)):
         rank = f" (rank {job['rank']})" if isinstance(job.get("rank"), int) else ""
         parts.append(f"<b>score {float(job['score']):.6g}{rank}</b>")
+    elif job.get("score_message"):
+        parts.append(escape(str(job["score_message"])))
     spec = job.get("spec") or {}
     head = f"Job <code>{escape(str(job['id'])[:8])}</code> ({escape(str(job.get('kind')))}, {escape(str(spec.get('entrypoint', '')))})"
     return head + ": " + " · ".join(parts)

@@ -30,6 +30,8 @@ from arenahub.widgets.state import (
     decide_buttons,
     make_leaderboard_rows,
     make_quota_view,
+    merge_score,
+    needs_score,
     next_retry_delay_s,
     refusal_from_error,
 )
@@ -75,6 +77,7 @@ class Workbench(w.VBox):
         self._message = ("", "")
         self._quota_data: dict[str, Any] | None = None
         self._leaderboard: dict[str, Any] | None = None
+        self._scores: dict[str, dict[str, Any]] = {}  # test job id -> the gateway's score reply
         self._tensorboard_url = ""
         self._logs = LogBuffer(log_lines)
         self._series = MetricSeries()
@@ -89,8 +92,10 @@ class Workbench(w.VBox):
             control.observe(lambda _: self._inputs_changed(), "value")
         self.ui.jobs.observe(self._job_selected, "value")
         self.ui.follow.observe(lambda _: self._poke.set(), "value")
-        for target in (self._refresh_loop, self._metrics_loop, self._render_loop):
-            threading.Thread(target=target, name=f"arenahub-{target.__name__}", daemon=True).start()
+        self._loops = [threading.Thread(target=target, name=f"arenahub-{target.__name__}", daemon=True)
+                       for target in (self._refresh_loop, self._metrics_loop, self._render_loop)]
+        for thread in self._loops:
+            thread.start()
         self._folder_changed()
 
     # ------------------------------------------------------------------ state changes (any thread)
@@ -221,8 +226,9 @@ class Workbench(w.VBox):
                 if time.monotonic() >= extras_at:
                     self._load_extras()
                     extras_at = time.monotonic() + EXTRAS_EVERY_S
+                self._load_score(jobs)
                 with self._lock:
-                    self._jobs = jobs
+                    self._jobs = [merge_score(j, self._scores.get(j["id"]), self._leaderboard) for j in jobs]
                 selected = self._job(self._state.selected_job_id)
                 if selected is not None:
                     self._store_job(selected)
@@ -230,7 +236,8 @@ class Workbench(w.VBox):
                     self._select(jobs[0]["id"])  # open on the newest job, as a run page would
                 failures = 0
                 self._update(gateway="ok", gateway_message="", retry_at=None)
-                active = any(j.get("status") in ACTIVE_STATUSES for j in jobs)
+                active = any(j.get("status") in ACTIVE_STATUSES or needs_score(j, self._scores.get(j["id"]))
+                             for j in jobs)
                 delay = 2.0 if active else 10.0
             except PanelError as exc:
                 failures += 1
@@ -241,8 +248,7 @@ class Workbench(w.VBox):
 
     def _load_extras(self) -> None:
         datasets = [d["name"] for d in self._client.get("datasets").get("datasets", [])]
-        quota = self._client.get("quota")
-        board = self._client.get("leaderboard")
+        quota, board = self._get_optional("quota"), self._get_optional("leaderboard")
         with self._lock:
             self._quota_data, self._leaderboard = quota, board
         view = make_quota_view(quota)
@@ -251,6 +257,28 @@ class Workbench(w.VBox):
         if refusal is not None and view is not None and (left is None or left > 0) and refusal.reason.startswith("quota"):
             refusal = None  # the quota has room again
         self._update(datasets=tuple(datasets), quota=view, refusal=refusal)
+
+    def _load_score(self, jobs: list[dict[str, Any]]) -> None:
+        """Ask for the selected test job's score until it is final (scored, error or not scored)."""
+        job = next((j for j in jobs if j["id"] == self._state.selected_job_id), None)
+        if job is not None and needs_score(job, self._scores.get(job["id"])):
+            self._scores[job["id"]] = self._get_optional(f"jobs/{job['id']}/score") or {"available": False}
+            if self._scores[job["id"]].get("status") == "scored":
+                self._leaderboard = self._get_optional("leaderboard")  # the new rank
+
+    def _get_optional(self, path: str) -> dict[str, Any] | None:
+        """A quota or leaderboard reply; None when the gateway refuses it (the panel hides that part).
+
+        Only an unreachable server or gateway propagates: that is an outage, not a missing part.
+        """
+        try:
+            reply: dict[str, Any] = self._client.get(path)
+            return reply
+        except PanelError as exc:
+            if exc.status == 0 or exc.status >= 500:
+                raise
+            log.info("arenahub panel: %s unavailable: %s %s", path, exc.reason, exc.message)
+            return None
 
     def _follow(self, job_id: str, gen: int) -> None:
         last_id: str | None = None
@@ -410,5 +438,8 @@ class Workbench(w.VBox):
         self._stop.set()
         for event in (self._wake, self._poke, self._metrics_due):
             event.set()
+        for thread in self._loops:  # each loop ends within one request; a stuck one is a daemon
+            if thread is not threading.current_thread():
+                thread.join(timeout=2.0)
         self._client.close()
         super().close()

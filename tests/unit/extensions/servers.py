@@ -81,12 +81,13 @@ class InProcessGateway:
     hub: HubApiStandIn
     state_dir: Path
     executor: FakeExecutor = field(default_factory=FakeExecutor)
+    port: int = field(default_factory=free_port)  # kept across stop() and start(), as a restart would
     url: str = ""
     server: uvicorn.Server | None = None
     task: asyncio.Task[None] | None = None
 
     async def start(self) -> InProcessGateway:
-        port = free_port()
+        port = self.port
         self.url = f"http://127.0.0.1:{port}"
         settings = GatewaySettings(
             environment="dev",

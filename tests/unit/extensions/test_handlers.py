@@ -170,7 +170,8 @@ async def test_entrypoints_quota_and_leaderboard_answer_for_the_panel(stack):
         datasets = (await http.get("datasets")).json()
     assert scripts == {"folder": "demo", "exists": True, "entrypoints": ["eval.sh", "src/model.py", "train.py"]}
     assert missing["exists"] is False and missing["entrypoints"] == []
-    assert quota == {"available": False} and board == {"available": False}  # until the gateway offers them
+    assert quota["available"] is True and quota["user"] == "alice" and "gpu_hours_used" in quota
+    assert board == {"available": False}  # no competition yet: the panel hides the leaderboard
     assert config["gateway_configured"] is True and config["tensorboard_url"] == "/arenahub/tensorboard/"
     assert datasets == {"datasets": []}
 
@@ -199,3 +200,39 @@ def test_sse_parsing_helper_reads_multi_field_events():
     body = 'event: line\nid: 3\ndata: {"a": 1}\n\n: ping\n\nevent: end\ndata: {"status": "ok"}\n\n'
     assert parse_sse(body) == [("line", {"a": 1}), ("end", {"status": "ok"})]
     assert json.loads('{"a": 1}') == {"a": 1}
+
+
+async def test_tensorboard_files_hold_only_the_jobs_of_the_token_owner(stack, tmp_path):
+    from arenahub.extensions.gatewayclient import GatewayClient
+    from arenahub.extensions.snapshot import SnapshotLimits, build_snapshot
+
+    write(stack.home / "demo", {"train.py": ""})
+    async with stack.server.client() as http:
+        alices = (await submit(http, env={"FAKE_PRINT": METRIC % (1, 0.5)})).json()
+        await wait_for_status(http, alices["id"], {"succeeded"})
+    bob = GatewayClient(stack.gateway.url, stack.hub.token_for("bob"))
+    archive = build_snapshot(stack.home / "demo", SnapshotLimits(), folder_label="demo", entrypoint="train.py").archive
+    bobs = await bob.submit_job(archive, {"kind": "train", "entrypoint": "train.py",
+                                          "env": {"FAKE_PRINT": METRIC % (1, 9.0)}})
+    for _ in range(200):
+        if (await bob.fetch_json(f"jobs/{bobs['id']}"))["status"] == "succeeded":
+            break
+        await asyncio.sleep(0.05)
+    manager = TensorBoardManager(logdir=tmp_path / "tb", socket_path=tmp_path / "tb.sock", path_prefix="/tb")
+    manager.reset()
+    assert await manager.sync(bob) == 1
+    assert [p.name.rsplit("-", 1)[-1] for p in (tmp_path / "tb").iterdir()] == [bobs["id"]]
+    await manager.stop()
+    await bob.aclose()
+    assert alices["id"] != bobs["id"]
+
+
+async def test_a_jobs_score_is_proxied_and_says_why_a_train_job_has_none(stack):
+    write(stack.home / "demo", {"train.py": ""})
+    async with stack.server.client() as http:
+        job = (await submit(http)).json()
+        score = (await http.get(f"jobs/{job['id']}/score")).json()
+        unknown = (await http.get("jobs/nosuchjob/score")).json()
+    assert score["available"] is True and score["status"] == "not-scored"
+    assert "Only test jobs on a competition's dataset are scored." in score["message"]
+    assert unknown == {"available": False}

@@ -45,3 +45,16 @@ def test_invalid_profile_lists_name_the_problem(profiles, message):
 def test_unknown_profile_keys_are_listed():
     with pytest.raises(ProfileError, match="unknown keys \\['gpus'\\]"):
         profile_from_dict({"slug": "a", "display_name": "A", "gpus": 2})
+
+
+def test_notebook_servers_never_fetch_jupyter_news_or_check_for_updates(monkeypatch):
+    from pathlib import Path
+
+    from jupyterlab_server.settings_utils import _get_overrides
+
+    import arenahub.spawner
+
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(Path(arenahub.spawner.__file__).parent / "server_config"))
+    overrides, _ = _get_overrides("/nonexistent")
+    news = overrides["@jupyterlab/apputils-extension:notification"]
+    assert news["fetchNews"] == "false" and news["checkForUpdates"] is False
