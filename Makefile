@@ -1,6 +1,8 @@
 # Two commands for a fresh machine: `make run` and `make test`. Both are idempotent: each step
 # checks whether its result is already there and installs only what is missing.
 SHELL := /bin/bash
+# Toolchains installed per user (rustup) or in /usr/local (Go) are not always on a CI shell's PATH.
+export PATH := $(HOME)/.cargo/bin:/usr/local/go/bin:$(PATH)
 # A system Python that every user can read: notebook servers run as per-user uids and must
 # be able to load it (a Python under /root, as pyenv installs it, would force a weaker mode).
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3)
@@ -41,6 +43,7 @@ $(CHP):
 test-deps: deps
 	@scripts/ensure-debian-packages.sh postgresql chromium
 	@if [ -x tests/k8s/harness/build.sh ]; then tests/k8s/harness/build.sh; fi
+	@services/logpolicy_native/build.sh $(VENV)
 
 test: test-deps
 	$(PYTEST) -q tests

@@ -34,9 +34,9 @@ from tests.integration.gateway.archives import make_archive  # noqa: E402 - the 
 from tests.integration.gateway.processes import (  # noqa: E402
     GatewayProcess,
     HubProcess,
-    PostgresCluster,
     free_port,
 )
+from tests.support.postgres import PostgresCluster  # noqa: E402
 
 JOB = {"hello.py": "print('first line', flush=True)\n"}
 SPEC = {"kind": "train", "entrypoint": "hello.py", "time_limit_s": 60}

@@ -124,6 +124,8 @@ class HubSettings(BaseModel):
     activity_interval_s: int = Field(10, gt=0, description="Seconds between activity reports of servers.")
     concurrent_spawn_limit: int = Field(100, ge=0, description="Most spawns in flight at once; 0: no limit.")
     demo: bool = Field(False, description="Seed an admin and a demo user and print how to sign in.")
+    home_skeleton: Path | None = Field(None, description="Folder copied into every new home (starter notebooks, "
+                                       "a demo job); existing homes are left alone. Demo mode sets one.")
     gateway: GatewayHubSettings = Field(default_factory=GatewayHubSettings)
 
     @field_validator("authenticator")

@@ -7,10 +7,17 @@ import secrets
 import sys
 from pathlib import Path
 
+from arenahub.gateway.observability_roles import observability_roles
+from arenahub.core.profiles import default_profile
+from arenahub.gateway.roles import hub_roles
+
 from .culling import TIMEOUTS_ENV
+from .quota_hook import SpawnQuotaCheck
 from .settings import HubSettings
 
 HERE = Path(__file__).parent
+GATEWAY_SERVICE = "arenahub-gateway"
+GATEWAY_URL_ENV = "ARENAHUB_GATEWAY_URL"  # read by the notebook extension (arenahub.extensions)
 
 
 def ensure_secret(path: Path, nbytes: int = 32) -> str:
@@ -67,8 +74,9 @@ def configure(c, s: HubSettings) -> None:
     c.VGPULocalSpawner.profiles = [p.model_dump() for p in s.profiles]
     c.VGPULocalSpawner.gpu_inventory = [g.model_dump() for g in s.gpus] if s.gpus is not None else None
     c.VGPULocalSpawner.homes_root = str(s.data_dir / "homes")
+    c.VGPULocalSpawner.home_skeleton = str(s.home_skeleton or "")
     c.VGPULocalSpawner.activity_interval_s = s.activity_interval_s
-    c.Spawner.environment = {"ARENAHUB_DATA_DIR": str(s.data_dir)} | {}
+    c.Spawner.environment = {"ARENAHUB_DATA_DIR": str(s.data_dir)} | gateway_spawner_env(s)
 
     services: list[dict] = []
     roles: list[dict] = []
@@ -92,5 +100,55 @@ def configure(c, s: HubSettings) -> None:
                        "admin:server_state"],
             "services": ["idle-culler"],
         })
+    # The job gateway as a hub-managed service, and the scopes users' servers submit jobs with
+    if s.gateway.enabled:
+        services.append(gateway_service(s, api_token=ensure_secret(s.hub_dir / "gateway_api_token")))
+        c.Spawner.pre_spawn_hook = SpawnQuotaCheck(s.gateway_url)  # GPU notebooks over budget are refused
+        gateway_roles = hub_roles(service_name=GATEWAY_SERVICE, admin_users=s.admin_users)
+        metrics_roles = observability_roles(service_name=GATEWAY_SERVICE, admin_users=s.admin_users)
+        c.JupyterHub.custom_scopes = {**gateway_roles["custom_scopes"], **metrics_roles["custom_scopes"]}
+        roles.extend([*gateway_roles["load_roles"], *metrics_roles["load_roles"]])
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles
+
+
+def gateway_spawner_env(s: HubSettings) -> dict[str, str]:
+    """What a notebook server needs to find the gateway: ARENAHUB_GATEWAY_URL (empty dict when disabled).
+
+    The direct loopback URL, not the proxy's /services/arenahub-gateway/: local notebook servers
+    share the host's loopback, and this way uploads and log streams skip a proxy hop and work
+    whatever address and TLS the proxy is given. The server's own JUPYTERHUB_API_TOKEN is the
+    credential; the hub's ``server`` role gives it the submit scope.
+    """
+    return {GATEWAY_URL_ENV: s.gateway_url + "/"} if s.gateway.enabled else {}
+
+
+def gateway_service(s: HubSettings, *, api_token: str) -> dict:
+    """The ``c.JupyterHub.services`` entry that starts ``python -m arenahub.gateway``.
+
+    The hub passes JUPYTERHUB_API_URL/TOKEN/SERVICE_URL/SERVICE_PREFIX itself; the gateway's
+    own settings go in as ARENAHUB_GATEWAY_* variables (operator's ``gateway.environment`` last).
+    ``api_token`` is kept in the hub folder, so the gateway's token stays the same across hub
+    restarts and an operator can start the gateway by hand with it (docs/gateway.md).
+    """
+    s.gateway_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    s.gateway_dir.chmod(0o700)  # code snapshots and datasets' paths: never readable by servers' uids
+    env = {
+        "ARENAHUB_GATEWAY_PATHS__STATE_DIR": str(s.gateway_dir),
+        "ARENAHUB_GATEWAY_CLUSTER__NODES": json.dumps({"local": s.gateway_gpu_count()}),
+        "ARENAHUB_GATEWAY_HUB__STOP_WITH_HUB": "true",
+        # Notebook GPU charging: which profile holds how much of a GPU (arenahub.gateway.quotakeeper)
+        "ARENAHUB_GATEWAY_QUOTA__NOTEBOOK_PROFILES": json.dumps({p.slug: p.gpu_fraction for p in s.profile_objects()}),
+        "ARENAHUB_GATEWAY_QUOTA__NOTEBOOK_DEFAULT_FRACTION": str(default_profile(s.profile_objects()).gpu_fraction),
+    }
+    if s.gateway.db_url:
+        env["ARENAHUB_GATEWAY_DB__URL"] = s.gateway.db_url
+    env.update(s.gateway.environment)
+    return {
+        "name": GATEWAY_SERVICE,
+        "url": s.gateway_url,
+        "command": [sys.executable, "-m", "arenahub.gateway"],
+        "api_token": api_token,
+        "environment": env,
+        "cwd": str(s.gateway_dir),
+    }

@@ -19,6 +19,9 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 app.add_typer(competition_app, name="competition")
+app.add_typer(__import__("arenahub.cli.audit", fromlist=["app"]).app, name="audit")
+app.add_typer(__import__("arenahub.cli.report", fromlist=["app"]).app, name="report")
+app.add_typer(__import__("arenahub.logpolicy.cli", fromlist=["app"]).app)  # arenahub logfilter
 
 
 @app.command()

@@ -25,6 +25,13 @@ class Profile:
     ``gpu_fraction`` is 0 for CPU-only servers, a fraction (0.25, 0.5) for a slice of one
     GPU, or 1 for a whole GPU. ``idle_timeout_s`` overrides the culler's timeout for servers
     of this profile (0: use the hub-wide timeout).
+
+    Kernel culling (jupyter-server's MappingKernelManager, inside the server): an idle kernel
+    is shut down after ``kernel_idle_timeout_s`` while the server stays up, so the GPU memory
+    the kernel holds returns within minutes. None picks the default for the profile's kind:
+    900 s with a GPU, 3600 s without; 0 turns kernel culling off. ``kernel_cull_connected``
+    (None: True with a GPU) also culls kernels a browser tab is still connected to;
+    ``kernel_cull_busy`` culls kernels that are running code (off: a long cell is never cut).
     """
 
     slug: str
@@ -37,15 +44,55 @@ class Profile:
     default: bool = False
     max_procs: int = 512
     extra: Mapping[str, Any] = field(default_factory=dict)
+    kernel_idle_timeout_s: int | None = None
+    kernel_cull_interval_s: int = 60
+    kernel_cull_connected: bool | None = None
+    kernel_cull_busy: bool = False
 
     @property
     def uses_gpu(self) -> bool:
         return self.gpu_fraction > 0
 
+    def kernel_culling(self) -> KernelCulling:
+        """The kernel-culling settings of servers of this profile, defaults resolved."""
+        gpu = self.uses_gpu
+        idle = self.kernel_idle_timeout_s
+        return KernelCulling(
+            idle_timeout_s=(GPU_KERNEL_IDLE_S if gpu else CPU_KERNEL_IDLE_S) if idle is None else idle,
+            interval_s=self.kernel_cull_interval_s,
+            cull_connected=gpu if self.kernel_cull_connected is None else self.kernel_cull_connected,
+            cull_busy=self.kernel_cull_busy,
+        )
+
     def summary(self) -> str:
         """Human description for the spawn form, e.g. '0.25 GPU · 8 GiB · 1 CPU'."""
         gpu = f"{self.gpu_fraction:g} GPU · " if self.uses_gpu else "no GPU · "
         return f"{gpu}{self.mem_gib:g} GiB · {self.cpu:g} CPU"
+
+
+GPU_KERNEL_IDLE_S = 900  # an idle kernel on a GPU profile holds GPU memory others could use
+CPU_KERNEL_IDLE_S = 3600
+
+
+@dataclass(frozen=True)
+class KernelCulling:
+    """jupyter-server kernel culling of one server (``MappingKernelManager.cull_*``); 0 s turns it off."""
+
+    idle_timeout_s: int
+    interval_s: int
+    cull_connected: bool
+    cull_busy: bool
+
+    def server_args(self) -> list[str]:
+        """Command-line options for jupyter-server; [] when culling is off."""
+        if self.idle_timeout_s <= 0:
+            return []
+        return [
+            f"--MappingKernelManager.cull_idle_timeout={self.idle_timeout_s}",
+            f"--MappingKernelManager.cull_interval={max(1, self.interval_s)}",
+            f"--MappingKernelManager.cull_connected={self.cull_connected}",
+            f"--MappingKernelManager.cull_busy={self.cull_busy}",
+        ]
 
 
 DEFAULT_PROFILES: tuple[Profile, ...] = (
@@ -77,6 +124,9 @@ def validate_profiles(profiles: Sequence[Profile]) -> None:
             )
         if p.mem_gib <= 0 or p.cpu <= 0:
             raise ProfileError(f"{where}: mem_gib and cpu must be greater than 0")
+        if (p.kernel_idle_timeout_s or 0) < 0 or p.kernel_cull_interval_s <= 0:
+            raise ProfileError(f"{where}: kernel_idle_timeout_s must be 0 or more (0: off) and "
+                               "kernel_cull_interval_s greater than 0")
     if sum(p.default for p in profiles) > 1:
         raise ProfileError("profiles: more than one profile is marked default")
 

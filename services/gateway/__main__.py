@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from urllib.parse import urlsplit
 
@@ -10,6 +11,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from arenahub.gateway.app import create_app
+from arenahub.gateway.parentwatch import stop_when_parent_exits
 from arenahub.gateway.settings import get_settings
 
 
@@ -21,6 +23,8 @@ def main() -> int:
     except ValidationError as exc:
         logging.getLogger("arenahub.gateway").error("The gateway's settings are unusable:\n%s", exc)
         return 2
+    if settings.hub.stop_with_hub:
+        stop_when_parent_exits(os.getppid())
     url = urlsplit(settings.hub.service_url)
     uvicorn.run(
         create_app(settings),

@@ -17,10 +17,15 @@ from arenahub.gateway.deps import Gateway
 from arenahub.gateway.errors import install_error_handlers
 from arenahub.gateway.executors.base import Executor
 from arenahub.gateway.logpump import PumpContext
+from arenahub.gateway.observability_app import install_observability, start_gpu_sampler, stop_gpu_sampler
 from arenahub.gateway.placement import get_policy
 from arenahub.gateway.policies import make_policy_factory
 from arenahub.gateway.routes import datasets, health, jobs, logs
+from arenahub.gateway.routes import competitions, leaderboard
+from arenahub.gateway.routes import audit, notifications, quota
+from arenahub.gateway.quotakeeper import QuotaKeeper
 from arenahub.gateway.scheduler import Scheduler, SchedulerConfig, replace_policy_cap
+from arenahub.gateway.scorekeeper import ScoreKeeper
 from arenahub.gateway.settings import GatewaySettings
 from arenahub.gateway.signals import JobSignals
 
@@ -48,7 +53,12 @@ def create_app(settings: GatewaySettings, *, executor: Executor | None = None) -
         db = Database.from_url(settings.database_url, pool_size=settings.db.pool_size)
         await anyio.to_thread.run_sync(run_migrations, db.engine)
         signals = JobSignals()
-        ctx = PumpContext(executor=executor or _default_executor(settings), db=db, signals=signals)
+        ctx = PumpContext(executor=executor or _default_executor(settings), db=db, signals=signals,
+                          metrics=app.state.observability.metrics)
+        scorekeeper = ScoreKeeper(db, signals)  # scores succeeded test jobs of competitions
+        ctx.on_finished = scorekeeper.job_finished
+        quotakeeper = QuotaKeeper(settings.quota, settings.notify, db, ctx.executor, ctx.clock,  # GPU ledger
+                                  hub_api_url=settings.hub.api_url, hub_api_token=settings.hub.api_token)
         config = SchedulerConfig(
             nodes=settings.cluster.nodes,
             policy=policy,
@@ -61,13 +71,19 @@ def create_app(settings: GatewaySettings, *, executor: Executor | None = None) -
         async with httpx.AsyncClient(timeout=settings.hub.timeout_s) as client:
             hub_auth = HubAuth(settings.hub.api_url, cache_s=settings.hub.auth_cache_s, client=client)
             app.state.gateway = Gateway(settings, db, hub_auth, scheduler, signals)
+            await start_gpu_sampler(app.state.observability, settings, db, client)
             await scheduler.start()
+            await scorekeeper.start()
+            await quotakeeper.start()
             log.info("Gateway ready: database %s, nodes %s", db.engine.url.render_as_string(), dict(config.nodes))
             try:
                 yield
             finally:
+                await stop_gpu_sampler(app.state.observability)
+                await quotakeeper.stop()
+                await scorekeeper.stop()
                 await scheduler.stop()
-                db.dispose()
+                await db.close()
 
     app = FastAPI(
         title="arenahub job gateway",
@@ -78,6 +94,11 @@ def create_app(settings: GatewaySettings, *, executor: Executor | None = None) -
     install_error_handlers(app)
     for module in (jobs, logs, datasets, health):
         app.include_router(module.router)
+    app.include_router(competitions.router)
+    app.include_router(leaderboard.router)
+    for module in (quota, audit, notifications):
+        app.include_router(module.router)
+    install_observability(app)  # /metrics, /gpus; counts refused requests
     app.add_middleware(ServicePrefix, prefix=settings.hub.service_prefix)
     return app
 

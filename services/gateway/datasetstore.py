@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arenahub.core.errors import Conflict, InvalidInput
+from arenahub.gateway.audit import save_audit_event
 from arenahub.gateway.models import Dataset
 
 
@@ -21,6 +22,8 @@ def save_new_dataset(session: Session, dataset: Dataset) -> Dataset:
         )
     session.add(dataset)
     session.flush()
+    save_audit_event(session, kind="admin", actor=dataset.registered_by, subject=dataset.name,
+                     now=dataset.registered_at, message=f"registered dataset {dataset.name}", detail={"path": dataset.path})
     return dataset
 
 

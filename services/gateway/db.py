@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -72,6 +75,8 @@ class Database:
         self.engine = engine
         self._readers = sessionmaker(engine, expire_on_commit=False)
         self._writers = sessionmaker(engine.execution_options(sqlite_immediate=True), expire_on_commit=False)
+        self._in_flight = 0
+        self._idle = threading.Condition()
 
     @classmethod
     def from_url(cls, url: str, *, pool_size: int = 5) -> Database:
@@ -95,11 +100,32 @@ class Database:
         """Run ``fn(session, *args)`` in a write transaction on this thread (startup, tools)."""
         return self._run(self._writers, fn, args)
 
-    @staticmethod
-    def _run(factory: sessionmaker[Session], fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        with factory() as session, session.begin():
-            return fn(session, *args)
+    def _run(self, factory: sessionmaker[Session], fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        with self._idle:
+            self._in_flight += 1
+        try:
+            with factory() as session, session.begin():
+                return fn(session, *args)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _wait_idle(self, timeout_s: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout_s)
+
+    async def close(self, *, timeout_s: float = 10.0) -> None:
+        """Wait up to ``timeout_s`` for transactions still running in worker threads, then dispose.
+
+        A connection checked out while the pool is disposed is never closed (SQLAlchemy leaves
+        it to the garbage collector), so a gateway stopping mid-request would leak it.
+        """
+        if not await anyio.to_thread.run_sync(self._wait_idle, timeout_s):
+            log.warning("Closing the database with %d transaction(s) still running after %.0f s",
+                        self._in_flight, timeout_s)
+        self.dispose()
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection now; ``close()`` first waits for running transactions."""
         self.engine.dispose()

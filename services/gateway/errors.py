@@ -15,15 +15,17 @@ from arenahub.core.errors import ArenaError
 log = logging.getLogger(__name__)
 
 
-def error_reply(status: int, reason: str, message: str) -> JSONResponse:
-    """A JSON error reply in the gateway's one error shape."""
-    return JSONResponse({"error": reason, "message": message}, status_code=status)
+def error_reply(status: int, reason: str, message: str, extra: dict[str, object] | None = None) -> JSONResponse:
+    """A JSON error reply in the gateway's one error shape (``extra`` adds fields such as ``resets_at``)."""
+    return JSONResponse({**(extra or {}), "error": reason, "message": message}, status_code=status)
 
 
 async def _arena_error(request: Request, exc: ArenaError) -> JSONResponse:
     if exc.log_detail or exc.status >= 500:
         log.warning("%s %s -> %s %s: %s", request.method, request.url.path, exc.status, exc.reason, exc.log_detail)
-    return error_reply(exc.status, exc.reason, exc.message)
+    reply = error_reply(exc.status, exc.reason, exc.message, extra=getattr(exc, "reply_extra", None))
+    reply.headers.update(getattr(exc, "reply_headers", None) or {})  # e.g. Retry-After on a quota refusal
+    return reply
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

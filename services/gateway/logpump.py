@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from arenahub.gateway.executors.base import Executor, LogRecord, RunHandle, RunR
 from arenahub.gateway.jobstore import save_result
 from arenahub.gateway.loggate import LogGate, Released
 from arenahub.gateway.logstore import LogBatch, save_log_batch
+from arenahub.gateway.observability import GatewayMetrics
 from arenahub.gateway.signals import JobSignals
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,9 @@ class PumpContext:
     db: Database
     signals: JobSignals
     clock: Callable[[], float] = time.time
+    # Called once a run's result is stored (e.g. the ScoreKeeper scores test jobs); must not block.
+    on_finished: Callable[[str, RunResult], Awaitable[None]] | None = None
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)  # log lines and finished jobs are counted here
 
 
 async def pump_run(ctx: PumpContext, job_id: str, handle: RunHandle, offset: int, gate: LogGate) -> RunResult:
@@ -67,7 +71,11 @@ async def pump_run(ctx: PumpContext, job_id: str, handle: RunHandle, offset: int
                         reason=result.reason, finished_at=result.finished_at)
 
         await _save_with_retries(ctx.db, save_final)
+        ctx.metrics.lines_released(owed)
+        ctx.metrics.job_finished(result.status)
         log.info("Job %s finished: %s (%s)", job_id, result.status, result.reason)
+        if ctx.on_finished is not None:
+            await ctx.on_finished(job_id, result)
         return result
     finally:
         reader.cancel()
@@ -102,6 +110,7 @@ async def _commit(ctx: PumpContext, job_id: str, released: Released) -> None:
         return
     batch = LogBatch(released.lines, released.withheld, released.metrics, released.offset)
     await _save_with_retries(ctx.db, lambda session: save_log_batch(session, job_id, batch))
+    ctx.metrics.lines_released(released)
     ctx.signals.notify(job_id)
 
 

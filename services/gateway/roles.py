@@ -58,5 +58,11 @@ def hub_roles(
                 "users": sorted(set(admin_users)),
                 "groups": sorted(set(admin_groups)),
             },
+            {
+                "name": "arenahub-gateway-service",
+                "description": "The gateway lists running notebook servers to charge their GPU time to the ledger",
+                "scopes": ["list:users", "read:servers"],
+                "services": [service_name],
+            },
         ],
     }

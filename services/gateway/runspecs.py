@@ -6,8 +6,11 @@ from pathlib import Path
 
 from arenahub.gateway.datasets import dataset_mounts
 from arenahub.gateway.executors.base import Mount, RunLimits, RunSpec
+from arenahub.gateway.multigpu import make_torchrun_env
+from arenahub.gateway.executors.sandbox import WORKSPACE
 from arenahub.gateway.settings import RunSettings
 from arenahub.gateway.specs import JobSpec, build_argv
+from arenahub.scoring.evaluation import OUTPUTS_SUBDIR
 
 
 def build_run_limits(run: RunSettings, time_limit_s: int) -> RunLimits:
@@ -44,11 +47,14 @@ def build_run_spec(
         else []
     )
     env = {
+        **make_torchrun_env(len(gpus)),  # single-node torchrun; a spec may override e.g. MASTER_PORT
         **spec.env,
         "ARENAHUB_JOB_ID": job_id,
         "ARENAHUB_JOB_KIND": spec.kind,
         "ARENAHUB_DATA_DIR": "/data",
     }
+    if spec.kind == "test":
+        env["ARENAHUB_OUTPUT_DIR"] = f"{WORKSPACE}/{OUTPUTS_SUBDIR}"  # what the scorer reads afterwards
     return RunSpec(
         job_id=job_id,
         user=user,

@@ -114,7 +114,9 @@ class Scheduler:
         requests = [JobRequest(j.id, j.user, j.gpus_requested, submitted_at=j.created_at) for j in queued]
         plan = make_plan(requests, build_cluster(self.config.nodes, running), usage, self.config.policy, now)
         await self.ctx.db.write(save_waiting_reason, {w.job_id: w.reason for w in plan.waiting})
+        submitted = {j.id: j.created_at for j in queued}
         for assignment in plan.assignments:
+            self.ctx.metrics.job_started(wait_s=now - submitted[assignment.job_id], gpus=len(assignment.gpu_indices))
             await self._start(assignment.job_id, assignment.node, list(assignment.gpu_indices))
 
     async def _reattach(self, running: list[Job]) -> None:

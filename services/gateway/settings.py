@@ -11,6 +11,9 @@ from pydantic.fields import FieldInfo
 from sqlalchemy.engine import make_url
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from arenahub.gateway.observability_settings import GpuSamplerSettings
+from arenahub.gateway.quota_settings import NotifySettings, QuotaSettings
+
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "placeholder", "secret"})
 
 # What JupyterHub passes to a managed service, mapped onto the ``hub`` group.
@@ -48,6 +51,13 @@ class HubSettings(BaseModel):
         30.0, ge=0, description="Seconds a validated token is trusted without asking the hub again; 0 disables."
     )
     timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for the hub API before answering 503.")
+    stop_with_hub: bool = Field(
+        False,
+        description="Stop when the process that started the gateway exits (the hub, for a hub-managed gateway), "
+        "so a restarted hub starts a fresh gateway instead of finding its port taken. Running jobs live on "
+        "and the next gateway re-attaches to them. The embedded hub sets it; leave it off for a gateway "
+        "started by hand or by systemd.",
+    )
 
 
 class PathSettings(BaseModel):
@@ -126,6 +136,9 @@ class GatewaySettings(BaseSettings):
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
     logs: LogSettings = Field(default_factory=LogSettings)
+    quota: QuotaSettings = Field(default_factory=QuotaSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
+    gpu_sampler: GpuSamplerSettings = Field(default_factory=GpuSamplerSettings)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> GatewaySettings:

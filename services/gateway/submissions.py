@@ -16,8 +16,8 @@ from arenahub.core.errors import InvalidInput, PayloadTooLarge
 from arenahub.gateway.auth import Principal
 from arenahub.gateway.datasetstore import load_dataset_for_job
 from arenahub.gateway.deps import Gateway
-from arenahub.gateway.jobstore import save_new_job
 from arenahub.gateway.models import Job
+from arenahub.gateway.quotacheck import check_submission_quota, save_submitted_job
 from arenahub.gateway.runspecs import code_dir_of
 from arenahub.gateway.specs import JobSpec, check_spec, parse_spec
 from arenahub.gateway.uploads import ArchiveLimits, check_archive, extract_archive, too_large
@@ -99,6 +99,7 @@ async def accept_submission(gateway: Gateway, principal: Principal, submission: 
     )
     if spec.dataset is not None:
         await gateway.db.read(load_dataset_for_job, spec.dataset)
+    await check_submission_quota(gateway.db, settings.quota, principal.name, spec, now)  # 429/403, audited
     limits = ArchiveLimits(
         upload_max_bytes=settings.limits.upload_max_bytes,
         extract_max_bytes=settings.limits.extract_max_bytes,
@@ -122,7 +123,7 @@ async def accept_submission(gateway: Gateway, principal: Principal, submission: 
         gpus_requested=spec.gpus, status="queued", created_at=now, log_offset=0, log_lines=0,
     )
     try:
-        return await gateway.db.write(save_new_job, job)
+        return await gateway.db.write(save_submitted_job, job)
     except BaseException:
         shutil.rmtree(code_dir.parent, ignore_errors=True)
         raise

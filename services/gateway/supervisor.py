@@ -234,7 +234,7 @@ class Supervisor:
     def _check_limits(self, work_dir: Path, kill: Callable[..., None]) -> None:
         limits = self.config.spec.limits
         if (self.run_dir / CANCEL_FILE).exists():
-            kill(cancelled=True, cancel_reason="cancelled on request")
+            kill(cancelled=True, cancel_reason=self._cancel_reason())
         elif self.cgroup is not None and self.cgroup.cpu_usage_s() >= limits.cpu_s:
             kill(cpu_exceeded=True)
         elif disk_usage(work_dir) > limits.disk_bytes:
@@ -242,7 +242,12 @@ class Supervisor:
 
     def _cancel_reason(self) -> str:
         if (self.run_dir / CANCEL_FILE).exists():
-            return "cancelled on request"
+            # The executor writes why (e.g. the GPU quota notice); an empty file is a user's cancel.
+            try:
+                written = (self.run_dir / CANCEL_FILE).read_text(errors="replace").strip()[:500]
+            except OSError:
+                written = ""
+            return written or "cancelled on request"
         return f"stopped by signal {self.stop_signal} sent to the supervisor (host shutdown?)"
 
     def _on_signal(self, signum: int, _frame: object) -> None:

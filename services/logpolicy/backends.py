@@ -1,7 +1,8 @@
 """Chooses the scanner: the Rust ``arenahub_logscan`` extension when installed, else pure Python.
 
-Build the extension with ``pip install ./services/logpolicy_native`` (needs cargo). Both give
-identical scans; the native one is about 30x faster on whole chunks.
+Build the extension with ``services/logpolicy_native/build.sh .venv`` (needs cargo; cached under
+~/.cache/arenahub/logscan). Both give identical scans (tests/unit/logpolicy/test_native.py);
+benchmarks/RESULTS.md has the speed of each.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def make_scanner(params: ScanParams, backend: Backend = "auto") -> Scanner:
         if backend == "native":
             raise ImportError(
                 f"The native log scanner ({NATIVE_MODULE}) is not installed. Build it with "
-                "'pip install ./services/logpolicy_native' (needs cargo), or use backend='python'."
+                "'services/logpolicy_native/build.sh .venv' (needs cargo), or use backend='python'."
             )
         return PythonScanner(params)
     return NativeScanner(params, module)

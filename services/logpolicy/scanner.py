@@ -23,27 +23,35 @@ FLAG_METRIC = 4
 
 KIND_BASE64, KIND_BASE32, KIND_HEX, KIND_DECIMAL = 1, 2, 3, 4
 KIND_TOKEN, KIND_LONG_TOKEN, KIND_NUMBERS, KIND_UNICODE = 5, 6, 7, 8
+KIND_PRINTABLE, KIND_UUENCODE = 9, 10
 KIND_NAMES = {
     KIND_BASE64: "base64", KIND_BASE32: "base32", KIND_HEX: "hex", KIND_DECIMAL: "decimal",
     KIND_TOKEN: "random-token", KIND_LONG_TOKEN: "long-token", KIND_NUMBERS: "number-list",
-    KIND_UNICODE: "unicode-data",
+    KIND_UNICODE: "unicode-data", KIND_PRINTABLE: "printable-data", KIND_UUENCODE: "uuencode",
 }
 
-# Alphabet sizes a run is judged against, in the order of the threshold tables' rows.
-ALPHABETS = (10, 16, 26, 32, 36, 52, 62, 64)
-_K10, _K16, _K26, _K32, _K36, _K52, _K62, _K64 = range(8)
+# Alphabet sizes a run is judged against, in the order of the threshold tables' rows
+# (94: every printable ASCII character but space, for base85/ascii85 and similar tokens).
+ALPHABETS = (10, 16, 26, 32, 36, 52, 62, 64, 94)
+_K10, _K16, _K26, _K32, _K36, _K52, _K62, _K64, _K94 = range(9)
+# The smallest uuencoded line (its length character counts the bytes) that is encoded data.
+UUENCODE_MIN_BYTES = 8
 
 _METRIC = METRIC_PREFIX.encode()
 _RUN = re.compile(rb"[A-Za-z0-9+/_-]+")
+_DENSE = re.compile(rb"[!-~]+")
+_RUN_OR_PAD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-=")
+_UU_BODY = re.compile(rb"[ -`]*")
 _HEX_RUN = re.compile(rb"[0-9a-fA-F]+")
 _DIGIT_RUN = re.compile(rb"[0-9]+")
 _TOKEN = re.compile(rb"[^ \t,;\[\](){}]+")
 _NUMBER = re.compile(rb"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|0[xX][0-9a-fA-F]+|[0-9a-fA-F]{1,2}")
-_DATA_TOKEN = re.compile(rb"[A-Za-z0-9+/_=-]*[A-Za-z0-9][A-Za-z0-9+/_=-]*")
+_DATA_TOKEN = re.compile(rb"[!-~]*[A-Za-z0-9][!-~]*")
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _LOWER, _UPPER, _DIGITS = frozenset(b"abcdefghijklmnopqrstuvwxyz"), frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"), frozenset(b"0123456789")
 _SYMS = frozenset(b"+/_-")
 _HEX_LETTERS = frozenset(b"abcdefABCDEF")
+_HEX_SYMBOLS = _HEX_LETTERS | _DIGITS
 _BASE32_DIGITS = frozenset(b"234567")
 _VOWELS = frozenset(b"aeiouyAEIOUY")
 
@@ -160,6 +168,38 @@ def _run_spans(line: bytes, p: ScanParams, out: list[tuple[int, int, int]]) -> N
                 out.append((start + d.start(), start + d.end(), KIND_DECIMAL))
 
 
+def _dense_spans(line: bytes, p: ScanParams, out: list[tuple[int, int, int]]) -> None:
+    """Random-looking runs of printable non-blank ASCII that the base64 rule cannot see because
+    they hold other punctuation (base85, ascii85, packed binary): judged against 94 symbols."""
+    for m in _DENSE.finditer(line):
+        start, end = m.span()
+        n = end - start
+        if n < p.base64_min_chars:
+            continue
+        symbols = set(m.group())
+        if symbols <= _RUN_OR_PAD:
+            continue  # the base64 rule judges these
+        if len(symbols) >= p.run_min_distinct[_K94][min(n, p.long_token_chars)]:
+            out.append((start, end, KIND_PRINTABLE))
+
+
+def _uuencode_span(line: bytes, p: ScanParams, out: list[tuple[int, int, int]]) -> None:
+    """A whole uuencoded line: a length character for n >= UUENCODE_MIN_BYTES bytes, then
+    4 characters per 3 bytes (up to 4 fewer when trailing blanks were stripped, up to 2 more
+    for checksums) from ' ' to '`', with as many distinct ones as random data has."""
+    if len(line) < 2:
+        return
+    count = (line[0] - 32) & 63
+    if count < UUENCODE_MIN_BYTES or not 0x21 <= line[0] <= 0x60:
+        return
+    body = line[1:]
+    expected = (count + 2) // 3 * 4
+    if not expected - 4 <= len(body) <= expected + 2 or not _UU_BODY.fullmatch(body):
+        return
+    if len(set(body)) >= p.run_min_distinct[_K64][min(len(body), p.long_token_chars)]:
+        out.append((0, len(line), KIND_UUENCODE))
+
+
 def _is_plain_word(token: bytes) -> bool:
     if len(token) < 2 or not token.isalpha() or not set(token) & _VOWELS:
         return False
@@ -175,28 +215,45 @@ def _class_of(byte: int) -> int:
 
 
 def _looks_random(token: bytes) -> bool:
-    """A data fragment rather than a word or identifier: not a plain word, and at least a
-    quarter of its adjacent letter/digit pairs switch class (lower, upper, digit)."""
+    """A data fragment rather than a word or identifier: not a plain word, and either at least
+    a quarter of its adjacent letter/digit pairs switch class (lower, upper, digit), or it
+    alternates letters and digits at least three times in all (``KRSXG5DSMF3T``), or it is
+    four or more hex digits mixing letters and digits (``ab1234``)."""
     if _is_plain_word(token):
         return False
     pairs = switches = 0
     previous = 0
+    runs = 0
+    last_run = 0
     for byte in token:
         cls = _class_of(byte)
         if cls and previous:
             pairs += 1
             switches += cls != previous
+        if cls:
+            kind = 3 if cls == 3 else 1  # letters (either case) vs digits
+            if kind != last_run:
+                runs += 1
+                last_run = kind
         previous = cls
-    return pairs == 0 or switches * 4 >= pairs
+    if pairs == 0 or switches * 4 >= pairs or runs >= 4:
+        return True
+    symbols = set(token)
+    return len(token) >= 4 and symbols <= _HEX_SYMBOLS and bool(symbols & _DIGITS) and bool(symbols & _HEX_LETTERS)
 
 
 def _token_spans(line: bytes, p: ScanParams, out: list[tuple[int, int, int]]) -> tuple[bool, int]:
-    """Number-list spans into ``out``; returns (is_data_only, data_bytes) for the window."""
+    """Number-list spans into ``out``; returns (is_data_only, data_bytes) for the window.
+
+    A line is data-only when every token is a number or a random-looking fragment, or when it
+    is one lone printable token of two or more characters, word-like or not: one word per line
+    is how labels or a word-alphabet encoding would be smuggled out.
+    """
     is_data_only, data_bytes, count = True, 0, 0
     list_start = list_end = 0
-    seen = False
+    tokens = lone_bytes = 0
     for m in _TOKEN.finditer(line):
-        seen = True
+        tokens += 1
         token = m.group()
         if _NUMBER.fullmatch(token):
             if count == 0:
@@ -208,13 +265,17 @@ def _token_spans(line: bytes, p: ScanParams, out: list[tuple[int, int, int]]) ->
         if count >= p.number_list_min:
             out.append((list_start, list_end, KIND_NUMBERS))
         count = 0
+        if tokens == 1 and len(token) >= 2 and _DATA_TOKEN.fullmatch(token):
+            lone_bytes = len(token)
         if is_data_only and _DATA_TOKEN.fullmatch(token) and _looks_random(token):
             data_bytes += len(token)
         else:
             is_data_only = False
     if count >= p.number_list_min:
         out.append((list_start, list_end, KIND_NUMBERS))
-    if not seen or not is_data_only:
+    if tokens == 1 and lone_bytes:
+        return True, lone_bytes
+    if not tokens or not is_data_only:
         return False, 0
     return True, data_bytes
 
@@ -276,6 +337,8 @@ def scan_line(line: bytes, p: ScanParams) -> LineScan:
         return LineScan(flags, (), False, 0) if flags else PLAIN
     spans: list[tuple[int, int, int]] = []
     _run_spans(line, p, spans)
+    _dense_spans(line, p, spans)
+    _uuencode_span(line, p, spans)
     is_data_only, data_bytes = _token_spans(line, p, spans)
     if not is_ascii and is_utf8:
         _unicode_spans(line, p, spans)

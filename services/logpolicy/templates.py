@@ -51,9 +51,10 @@ BUILTIN_TEMPLATES: dict[str, tuple[str, ...]] = {
         r"Epoch \[(\d+)/(\d+)\], Step \[(\d+)/(\d+)\], Loss: (" + _NUM + r")",
         r"Epoch: \[(\d+)\]\[ *(\d+)/(\d+)\]((?:\t[A-Za-z][\w@ ]{0,20}? +" + _NUM + r" \( *" + _NUM + r"\))*)",
     ),
-    # A line of labelled numbers: 'epoch 3 step 120 loss=0.41 acc: 91.2%'.
+    # A line of labelled numbers: 'epoch 3 step 120 loss=0.41 acc: 91.2%' (a blank, ':' or '='
+    # between label and number, so that a lone fragment such as 'ab12' is no template line).
     "key_value": (
-        r"((?:[\[(]?(?:[A-Za-z][\w./-]{0,31}(?: [A-Za-z][\w./-]{0,31}){0,3})[\])]? ?[:=]? ?[\[(]?" + _NUM
+        r"((?:[\[(]?(?:[A-Za-z][\w./-]{0,31}(?: [A-Za-z][\w./-]{0,31}){0,3})[\])]?(?: ?[:=] ?| )[\[(]?" + _NUM
         + r"(?:/" + _NUM + r")?%?[\])]?[,;|]?\s*(?:-\s+|\|\s+)?)+)",
     ),
 }

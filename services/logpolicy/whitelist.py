@@ -13,7 +13,6 @@ _FIXED = {
     "The above exception was the direct cause of the following exception:",
 }
 _FRAME = re.compile(r'  File "(.{1,400})", line (\d{1,9}), in (.{1,200})')
-_EXCEPTION_IN_TRACEBACK = re.compile(r"([A-Za-z_][\w.]{0,99})(?:: (.*))?")
 _EXCEPTION = re.compile(r"([A-Za-z_][\w.]{0,99}(?:Error|Exception|Warning|Interrupt|Exit|Iteration))(?:: (.*))?")
 _WARNING = re.compile(r"(.{1,400}):(\d{1,9}): ([A-Za-z_]\w{0,99}Warning): (.*)")
 # Frames in these places are library code; only the participant's own frames are shown.
@@ -59,10 +58,10 @@ class WhitelistMatcher:
                 return WhitelistVerdict(stripped, _size(path, line, func), template="traceback")
             if text[:1].isspace():
                 return WhitelistVerdict(None, reason="traceback-detail")
+            # The traceback ends here; its last line is shown only when it names an exception
+            # type the usual way (...Error, ...Exception, ...), as any other line: a bare
+            # identifier after a fake traceback header would otherwise pass as a "type".
             self.is_in_traceback = False
-            exc = _EXCEPTION_IN_TRACEBACK.fullmatch(stripped)
-            if exc:
-                return self._exception(exc.group(1), exc.group(2))
         exc = _EXCEPTION.fullmatch(stripped)
         if exc:
             return self._exception(exc.group(1), exc.group(2))

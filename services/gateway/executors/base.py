@@ -110,6 +110,10 @@ class Executor(Protocol):
         """The result, None while running, status "lost" if the supervisor vanished without one."""
         ...
 
-    async def cancel(self, handle: RunHandle) -> None:
-        """Stop the run and every process it started; its status becomes "cancelled"."""
+    async def cancel(self, handle: RunHandle, reason: str = "") -> None:
+        """Stop the run and every process it started; its status becomes "cancelled".
+
+        ``reason`` (e.g. the quota notice) becomes the run's reason and its last log line;
+        empty means "cancelled on request".
+        """
         ...

@@ -190,11 +190,14 @@ class LocalExecutor:
         self._remove_cgroups(handle)
         return lost
 
-    async def cancel(self, handle: RunHandle) -> None:
-        """Stop the run and every process in it; returns once it has a result (or after cancel_wait_s)."""
+    async def cancel(self, handle: RunHandle, reason: str = "") -> None:
+        """Stop the run and every process in it; returns once it has a result (or after cancel_wait_s).
+
+        ``reason`` is written to the cancel file, where the supervisor reads it as the run's reason.
+        """
         if _load_result(handle) is not None:
             return
-        (Path(handle.run_dir) / CANCEL_FILE).touch()
+        (Path(handle.run_dir) / CANCEL_FILE).write_text(reason)
         if supervisor_alive(handle):
             try:
                 os.kill(handle.supervisor_pid, signal.SIGTERM)

@@ -19,8 +19,13 @@ const KIND_TOKEN: u8 = 5;
 const KIND_LONG_TOKEN: u8 = 6;
 const KIND_NUMBERS: u8 = 7;
 const KIND_UNICODE: u8 = 8;
+const KIND_PRINTABLE: u8 = 9;
+const KIND_UUENCODE: u8 = 10;
 
-// Rows of the threshold tables: alphabets of 10, 16, 26, 32, 36, 52, 62, 64 symbols.
+// The smallest uuencoded line (its length character counts the bytes) that is encoded data.
+const UUENCODE_MIN_BYTES: usize = 8;
+
+// Rows of the threshold tables: alphabets of 10, 16, 26, 32, 36, 52, 62, 64, 94 symbols.
 const K10: usize = 0;
 const K16: usize = 1;
 const K26: usize = 2;
@@ -29,6 +34,7 @@ const K36: usize = 4;
 const K52: usize = 5;
 const K62: usize = 6;
 const K64: usize = 7;
+const K94: usize = 8;
 
 const METRIC_PREFIX: &[u8] = b"@@arenahub.metric ";
 
@@ -219,6 +225,51 @@ fn sub_runs(run: &[u8], offset: usize, p: &Params, out: &mut Vec<(u32, u32, u8)>
     }
 }
 
+/// A random-looking run of printable non-blank ASCII holding punctuation the base64 rule
+/// does not cover (base85, ascii85): judged against 94 symbols.
+fn analyse_dense(run: &[u8], start: usize, p: &Params, out: &mut Vec<(u32, u32, u8)>) {
+    let n = run.len();
+    let mut seen = [0u64; 2];
+    let mut is_base64_only = true;
+    for &b in run {
+        seen[(b >> 6) as usize & 1] |= 1u64 << (b & 63);
+        if CLASSES[b as usize] & C_RUN == 0 && b != b'=' {
+            is_base64_only = false;
+        }
+    }
+    if is_base64_only {
+        return;
+    }
+    let distinct = seen[0].count_ones() + seen[1].count_ones();
+    if distinct >= p.run_min_distinct[K94][n.min(p.long_token)] {
+        out.push((start as u32, (start + n) as u32, KIND_PRINTABLE));
+    }
+}
+
+/// A whole uuencoded line: length character, 4 characters per 3 bytes from ' ' to '`'.
+fn uuencode_span(line: &[u8], p: &Params, out: &mut Vec<(u32, u32, u8)>) {
+    if line.len() < 2 || !(0x21..=0x60).contains(&line[0]) {
+        return;
+    }
+    let count = ((line[0] - 32) & 63) as usize;
+    if count < UUENCODE_MIN_BYTES {
+        return;
+    }
+    let body = &line[1..];
+    let expected = (count + 2) / 3 * 4;
+    if body.len() + 4 < expected || body.len() > expected + 2 || !body.iter().all(|&b| (0x20..=0x60).contains(&b)) {
+        return;
+    }
+    let mut seen = [0u64; 2];
+    for &b in body {
+        seen[(b >> 6) as usize & 1] |= 1u64 << (b & 63);
+    }
+    let distinct = seen[0].count_ones() + seen[1].count_ones();
+    if distinct >= p.run_min_distinct[K64][body.len().min(p.long_token)] {
+        out.push((0, line.len() as u32, KIND_UUENCODE));
+    }
+}
+
 fn skip_digits(t: &[u8], mut i: usize) -> usize {
     while i < t.len() && t[i].is_ascii_digit() {
         i += 1;
@@ -290,6 +341,9 @@ fn looks_random(t: &[u8]) -> bool {
     let mut pairs = 0u32;
     let mut switches = 0u32;
     let mut previous = 0u8;
+    let mut runs = 0u32;
+    let mut last_run = 0u8;
+    let (mut all_hex, mut has_digit, mut has_letter) = (true, false, false);
     for &b in t {
         let cls = CLASSES[b as usize] & C_ALNUM;
         if cls != 0 && previous != 0 {
@@ -298,41 +352,64 @@ fn looks_random(t: &[u8]) -> bool {
                 switches += 1;
             }
         }
+        if cls != 0 {
+            // Letters of either case count as one kind, digits as the other.
+            let kind = if cls == C_DIGIT { 2 } else { 1 };
+            if kind != last_run {
+                runs += 1;
+                last_run = kind;
+            }
+        }
         previous = cls;
+        if b.is_ascii_hexdigit() {
+            if b.is_ascii_digit() {
+                has_digit = true;
+            } else {
+                has_letter = true;
+            }
+        } else {
+            all_hex = false;
+        }
     }
-    pairs == 0 || switches * 4 >= pairs
+    if pairs == 0 || switches * 4 >= pairs || runs >= 4 {
+        return true;
+    }
+    t.len() >= 4 && all_hex && has_digit && has_letter
 }
 
+/// Printable non-blank ASCII with at least one letter or digit.
 fn is_data_token(t: &[u8]) -> bool {
     let mut has_alnum = false;
     for &b in t {
-        let c = CLASSES[b as usize];
-        if c & C_ALNUM != 0 {
-            has_alnum = true;
-        } else if c & C_SYM == 0 && b != b'=' {
+        if !(0x21..0x7f).contains(&b) {
             return false;
+        }
+        if CLASSES[b as usize] & C_ALNUM != 0 {
+            has_alnum = true;
         }
     }
     has_alnum
 }
 
-/// Number lists and the data-only verdict, fed one token at a time.
+/// Number lists and the data-only verdict, fed one token at a time (a lone printable token
+/// of two or more characters makes a data-only line too, word-like or not).
 struct Tokens {
     is_data_only: bool,
     data_bytes: u32,
     count: usize,
     list_start: usize,
     list_end: usize,
-    seen: bool,
+    tokens: usize,
+    lone_bytes: u32,
 }
 
 impl Tokens {
     fn new() -> Self {
-        Tokens { is_data_only: true, data_bytes: 0, count: 0, list_start: 0, list_end: 0, seen: false }
+        Tokens { is_data_only: true, data_bytes: 0, count: 0, list_start: 0, list_end: 0, tokens: 0, lone_bytes: 0 }
     }
 
     fn token(&mut self, token: &[u8], start: usize, p: &Params, out: &mut Vec<(u32, u32, u8)>) {
-        self.seen = true;
+        self.tokens += 1;
         if is_number(token) {
             if self.count == 0 {
                 self.list_start = start;
@@ -346,7 +423,11 @@ impl Tokens {
             out.push((self.list_start as u32, self.list_end as u32, KIND_NUMBERS));
         }
         self.count = 0;
-        if self.is_data_only && is_data_token(token) && looks_random(token) {
+        let is_data = is_data_token(token);
+        if self.tokens == 1 && token.len() >= 2 && is_data {
+            self.lone_bytes = token.len() as u32;
+        }
+        if self.is_data_only && is_data && looks_random(token) {
             self.data_bytes += token.len() as u32;
         } else {
             self.is_data_only = false;
@@ -358,7 +439,10 @@ impl Tokens {
         if self.count >= p.number_list_min {
             out.push((self.list_start as u32, self.list_end as u32, KIND_NUMBERS));
         }
-        if !self.seen || !self.is_data_only {
+        if self.tokens == 1 && self.lone_bytes > 0 {
+            return (true, self.lone_bytes);
+        }
+        if self.tokens == 0 || !self.is_data_only {
             return (false, 0);
         }
         (true, self.data_bytes)
@@ -425,9 +509,20 @@ fn scan_line(line: &[u8], p: &Params) -> Scan {
         let mut tokens = Tokens::new();
         let mut run_start = usize::MAX;
         let mut token_start = usize::MAX;
+        let mut dense_start = usize::MAX;
         for i in 0..n {
             let c = CLASSES[line[i] as usize];
             seen_classes |= c;
+            if (0x21..0x7f).contains(&line[i]) {
+                if dense_start == usize::MAX {
+                    dense_start = i;
+                }
+            } else if dense_start != usize::MAX {
+                if i - dense_start >= p.base64_min {
+                    analyse_dense(&line[dense_start..i], dense_start, p, &mut scan.spans);
+                }
+                dense_start = usize::MAX;
+            }
             if c & C_RUN != 0 {
                 if run_start == usize::MAX {
                     run_start = i;
@@ -450,6 +545,10 @@ fn scan_line(line: &[u8], p: &Params) -> Scan {
         if run_start != usize::MAX && n - run_start >= shortest {
             analyse_run(line, run_start, n, p, &mut scan.spans);
         }
+        if dense_start != usize::MAX && n - dense_start >= p.base64_min {
+            analyse_dense(&line[dense_start..n], dense_start, p, &mut scan.spans);
+        }
+        uuencode_span(line, p, &mut scan.spans);
         if token_start != usize::MAX {
             tokens.token(&line[token_start..n], token_start, p, &mut scan.spans);
         }
@@ -519,10 +618,10 @@ impl Scanner {
         run_min_distinct: Vec<Vec<u32>>,
         token_min_distinct: Vec<Vec<u32>>,
     ) -> PyResult<Self> {
-        let rows_ok = |t: &Vec<Vec<u32>>| t.len() == 8 && t.iter().all(|r| r.len() > long_token_chars);
+        let rows_ok = |t: &Vec<Vec<u32>>| t.len() == 9 && t.iter().all(|r| r.len() > long_token_chars);
         if !rows_ok(&run_min_distinct) || !rows_ok(&token_min_distinct) {
             return Err(pyo3::exceptions::PyValueError::new_err(
-                "threshold tables need 8 rows of long_token_chars + 1 entries",
+                "threshold tables need 9 rows of long_token_chars + 1 entries",
             ));
         }
         Ok(Scanner {

@@ -24,14 +24,15 @@ from arenahub.gateway.executors.base import Executor
 from arenahub.gateway.models import Base, Job
 from arenahub.gateway.settings import GatewaySettings
 from tests.integration.gateway.fake_executor import FakeExecutor
-from tests.integration.gateway.processes import HubProcess, PostgresCluster, free_port
+from tests.integration.gateway.processes import HubProcess, free_port
+from tests.support.postgres import PostgresCluster
 
 DATABASES = [name.strip() for name in os.environ.get("ARENAHUB_TEST_DATABASES", "sqlite,postgresql").split(",") if name.strip()]
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresCluster]:
-    """A throwaway PostgreSQL 15 cluster for the whole session."""
+    """A throwaway PostgreSQL cluster (Debian's server binaries) for the whole session."""
     reason = PostgresCluster.missing_reason()
     if reason:
         pytest.skip(reason)

@@ -94,10 +94,12 @@ class FakeExecutor:
         """The run's result, None while it runs."""
         return self.runs[handle.job_id].result
 
-    async def cancel(self, handle: RunHandle) -> None:
-        """End the run as cancelled (a finished run stays as it ended)."""
+    async def cancel(self, handle: RunHandle, reason: str = "") -> None:
+        """End the run as cancelled with ``reason`` as its last system line (a finished run stays as it ended)."""
         self.cancelled.append(handle.job_id)
-        self.finish(handle.job_id, "cancelled", None, "Cancelled by its user.")
+        if reason and self.runs[handle.job_id].result is None:
+            self.emit(handle.job_id, f"Job cancelled: {reason}", stream="system")
+        self.finish(handle.job_id, "cancelled", None, reason or "Cancelled by its user.")
 
     @staticmethod
     def _changed(run: FakeRun) -> None:

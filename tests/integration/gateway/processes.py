@@ -1,26 +1,26 @@
-"""Real processes for gateway tests: a throwaway PostgreSQL, a JupyterHub, a gateway subprocess."""
+"""Real processes for gateway tests: a JupyterHub, a gateway subprocess (PostgreSQL lives in tests.support.postgres)."""
 
 from __future__ import annotations
 
 import os
-import pwd
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
 from arenahub.gateway import hub_roles
+from tests.support.postgres import PostgresCluster
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 REPO = Path(__file__).resolve().parents[3]
 GATEWAY_SERVICE = "arenahub-gateway"
+
+__all__ = ["GatewayProcess", "HubProcess", "PostgresCluster", "free_port", "wait_until"]
 
 
 def free_port() -> int:
@@ -39,61 +39,6 @@ def wait_until(check, timeout_s: float, what: str, interval_s: float = 0.1):
             return value
         time.sleep(interval_s)
     raise TimeoutError(f"{what} did not happen within {timeout_s} s")
-
-
-class PostgresCluster:
-    """A PostgreSQL 15 cluster in a temporary folder on a free loopback port (as user postgres under root)."""
-
-    def __init__(self) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="arenahub-pg-"))
-        self.port = free_port()
-        self.user = "arena"
-        self._as_owner: list[str] = []
-        if os.geteuid() == 0:  # initdb refuses to run as root
-            owner = pwd.getpwnam("postgres")
-            os.chown(self.root, owner.pw_uid, owner.pw_gid)
-            self._as_owner = ["runuser", "-u", "postgres", "--"]
-
-    @staticmethod
-    def missing_reason() -> str | None:
-        """Why PostgreSQL cannot be started here, or None when it can."""
-        if not (PG_BIN / "initdb").exists():
-            return f"PostgreSQL 15 binaries are not installed ({PG_BIN}/initdb missing; `make test-deps` installs them)"
-        if os.geteuid() == 0:
-            try:
-                pwd.getpwnam("postgres")
-            except KeyError:
-                return "running as root without a 'postgres' user to own the test cluster"
-        return None
-
-    def _run(self, *argv: str) -> None:
-        subprocess.run([*self._as_owner, *argv], check=True, capture_output=True, timeout=120)
-
-    def start(self) -> PostgresCluster:
-        data = self.root / "data"
-        self._run(str(PG_BIN / "initdb"), "-D", str(data), "-U", self.user, "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start")
-        return self
-
-    def url(self, database: str = "postgres") -> str:
-        """SQLAlchemy URL of ``database`` on this cluster."""
-        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
-
-    def create_database(self, name: str) -> str:
-        """Create an empty database and return its URL."""
-        import psycopg
-
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user={self.user} dbname=postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
-
-    def stop(self) -> None:
-        subprocess.run(
-            [*self._as_owner, str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"), "-m", "immediate", "stop"],
-            capture_output=True, timeout=60,
-        )
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class HubProcess:

@@ -85,3 +85,47 @@ async def test_cancelling_a_sandboxed_job_stops_it(local_gateway):
         assert (await ada.post(f"/jobs/{job['id']}/cancel")).status_code == 202
         done = await wait_for_status(ada, job["id"], {"cancelled", "failed", "succeeded"}, timeout_s=30)
     assert done["status"] == "cancelled"
+
+
+ATTACK = """
+import glob, os, socket, sys
+for name, port in [("gateway", {gateway_port}), ("hub", {hub_port})]:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2)
+        print(name, "port: CONNECTED")
+    except OSError as exc:
+        print(name, "port: blocked")
+for name, path in [("gateway state", {state_dir!r}), ("gateway database", {database!r})]:
+    print(name + ":", "VISIBLE" if os.path.exists(path) else "absent")
+tokens = [k for k in os.environ if "TOKEN" in k or k.startswith(("JUPYTERHUB", "ARENAHUB_GATEWAY"))]
+print("secrets in env:", tokens)
+try:
+    init_env = open("/proc/1/environ", "rb").read()
+    print("init env has token:", b"TOKEN" in init_env)
+except OSError:
+    print("init env has token: False")
+print("other jobs:", sorted(glob.glob("/runs/*") + glob.glob("/jobs/*")))
+"""
+
+
+async def test_a_job_through_the_gateway_cannot_reach_the_gateway_the_hub_or_their_files(local_gateway):
+    gateway = local_gateway
+    hub_port = int(gateway.hub.api_url.split(":")[2].split("/")[0])
+    gateway_port = int(gateway.url.rsplit(":", 1)[1])
+    source = ATTACK.format(gateway_port=gateway_port, hub_port=hub_port, state_dir=str(gateway.state_dir),
+                           database=gateway.database_url.removeprefix("sqlite:///"))
+    async with gateway.client(gateway.hub.token_for(unique_user("mallory"))) as mallory:
+        job = (await submit(mallory, {"kind": "train", "entrypoint": "attack.py"},
+                            code=make_archive({"attack.py": source}))).json()
+        done = await wait_for_status(mallory, job["id"], {"succeeded", "failed"}, timeout_s=60)
+        out = await stdout_of(mallory, job["id"])
+    assert done["status"] == "succeeded", (done, out)
+    assert out == [
+        "gateway port: blocked",
+        "hub port: blocked",
+        "gateway state: absent",
+        "gateway database: absent",
+        "secrets in env: []",
+        "init env has token: False",
+        "other jobs: []",
+    ]

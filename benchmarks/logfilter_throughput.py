@@ -1,0 +1,128 @@
+"""Throughput of ``arenahub logfilter`` per policy against ``cat`` and C-locale ``grep``, plus
+detection and false-positive rates on a labelled log.
+
+    .venv/bin/python benchmarks/make_training_log.py /tmp/arenahub-train-500mb.log --mb 500
+    .venv/bin/python benchmarks/logfilter_throughput.py /tmp/arenahub-train-500mb.log
+
+Every command reads the file on stdin and writes into a pipe (``| cat > /dev/null``: GNU grep
+stops early when it writes to /dev/null itself). Each figure is the best of ``--runs`` runs.
+The pure-Python scanner is timed on the first ``--python-mb`` MB only (it is far slower).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shlex
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.make_training_log import encoded_lines  # noqa: E402
+from tests.unit.logpolicy.trainlogs import STYLES  # noqa: E402
+
+PYTHON = shlex.quote(sys.executable)
+ARENAHUB = shlex.quote(str(Path(sys.executable).parent / "arenahub"))
+PY_BACKEND = (
+    f"{PYTHON} -c 'import sys; from arenahub.logpolicy.cli import logfilter_command; "
+    "sys.exit(logfilter_command(sys.argv[1], None, sys.stdin.buffer, sys.stdout.buffer, sys.stderr, backend=\"python\"))'"
+)
+
+
+def timed(command: str, path: Path, runs: int) -> float:
+    """Best wall-clock seconds of ``command < path | cat > /dev/null``."""
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(f"{command} < {shlex.quote(str(path))} 2>/dev/null | cat > /dev/null", shell=True, check=True)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def prefix(path: Path, mb: int) -> Path:
+    """The first ``mb`` MB of ``path`` cut at a line end, in a sibling file."""
+    out = path.with_name(f"{path.stem}-first{mb}mb.log")
+    if not out.exists():
+        with path.open("rb") as src:
+            data = src.read(mb * 1_000_000)
+        out.write_bytes(data[: data.rfind(b"\n") + 1])
+    return out
+
+
+def labelled_rates(lines: int, seed: int) -> dict[str, dict[str, float]]:
+    """Per policy: share of encoded lines not shown verbatim (detection) and of normal lines
+    withheld or redacted (false positives), on a log where about 2 % of lines are encoded."""
+    from arenahub.logpolicy import LogFilter, Verdict, default_policy
+
+    rng = random.Random(seed)
+    pool = [[text for _, text in style(random.Random(i), 2)] for i in range(10) for style in STYLES.values()]
+    labelled: list[tuple[bool, str]] = []
+    while len(labelled) < lines:
+        for text in rng.choice(pool):
+            labelled.append((False, text))
+            if rng.random() < 0.005:
+                labelled.extend((True, line) for line in encoded_lines(rng))
+    rates = {}
+    for kind in ("open", "filtered", "whitelist"):
+        log_filter = LogFilter(default_policy(kind), None, is_replay=True)
+        counts: Counter[str] = Counter()
+        for is_encoded, text in labelled:
+            own = [d for d in log_filter.feed(text, 0.0) if d.action is not Verdict.MARKER][-1]
+            is_caught = own.action is Verdict.WITHHOLD or text.split("\r")[-1] not in own.text
+            if is_encoded:
+                counts["encoded"] += 1
+                counts["caught"] += is_caught
+            else:
+                counts["normal"] += 1
+                counts["false_positive"] += own.action is not Verdict.PASS
+        rates[kind] = {
+            "detection_percent": 100 * counts["caught"] / counts["encoded"],
+            "false_positive_percent": 100 * counts["false_positive"] / counts["normal"],
+            "encoded_lines": counts["encoded"],
+            "normal_lines": counts["normal"],
+        }
+    return rates
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--python-mb", type=int, default=20)
+    parser.add_argument("--labelled-lines", type=int, default=200_000)
+    args = parser.parse_args()
+    size_mb = args.path.stat().st_size / 1e6
+    small = prefix(args.path, args.python_mb)
+    small_mb = small.stat().st_size / 1e6
+    rows = [
+        ("cat", "cat", args.path, size_mb),
+        ("LC_ALL=C grep -E '[A-Za-z0-9+/]{40,}'", "LC_ALL=C grep -E '[A-Za-z0-9+/]{40,}'", args.path, size_mb),
+        ("grep -E (default UTF-8 locale)", "LC_ALL=C.UTF-8 grep -E '[A-Za-z0-9+/]{40,}'", small, small_mb),
+        *[(f"arenahub logfilter --policy {k} (native scanner)", f"{ARENAHUB} logfilter --policy {k}", args.path, size_mb)
+          for k in ("open", "filtered", "whitelist")],
+        *[(f"logfilter --policy {k}, pure-Python scanner", f"{PY_BACKEND} {k}", small, small_mb)
+          for k in ("filtered", "whitelist")],
+    ]
+    print(f"log: {args.path} ({size_mb:.0f} MB); prefix for slow rows: {small_mb:.0f} MB; cpus: {os.cpu_count()}; "
+          f"load: {os.getloadavg()[0]:.1f}")
+    print("| command | input MB | seconds | MB/s |")
+    print("|---|---|---|---|")
+    for label, command, path, mb in rows:
+        seconds = timed(command, path, args.runs)
+        print(f"| {label} | {mb:.0f} | {seconds:.2f} | {mb / seconds:.1f} |", flush=True)
+    print()
+    print("| policy | detection (encoded lines not shown verbatim) | false positives (normal lines withheld or changed) |")
+    print("|---|---|---|")
+    for kind, r in labelled_rates(args.labelled_lines, 7).items():
+        print(f"| {kind} | {r['detection_percent']:.2f} % of {r['encoded_lines']} | "
+              f"{r['false_positive_percent']:.3f} % of {r['normal_lines']} |")
+
+
+if __name__ == "__main__":
+    main()
