@@ -8,7 +8,10 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from arenahub.cli.audit import app as audit_app
 from arenahub.cli.competition import app as competition_app
+from arenahub.cli.report import app as report_app
+from arenahub.logpolicy.cli import app as logfilter_app
 
 app = typer.Typer(
     name="arenahub",
@@ -19,9 +22,9 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 app.add_typer(competition_app, name="competition")
-app.add_typer(__import__("arenahub.cli.audit", fromlist=["app"]).app, name="audit")
-app.add_typer(__import__("arenahub.cli.report", fromlist=["app"]).app, name="report")
-app.add_typer(__import__("arenahub.logpolicy.cli", fromlist=["app"]).app)  # arenahub logfilter
+app.add_typer(audit_app, name="audit")
+app.add_typer(report_app, name="report")
+app.add_typer(logfilter_app)  # arenahub logfilter
 
 
 @app.command()
