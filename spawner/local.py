@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import os
 import shutil
-import signal
 import sys
 import time
 from pathlib import Path

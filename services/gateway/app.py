@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from arenahub.gateway.auth import HubAuth
+from arenahub.gateway.competitioncreate import create_missing_competitions
 from arenahub.gateway.db import Database, run_migrations
 from arenahub.gateway.deps import Gateway
 from arenahub.gateway.errors import install_error_handlers
@@ -52,6 +54,8 @@ def create_app(settings: GatewaySettings, *, executor: Executor | None = None) -
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         db = Database.from_url(settings.database_url, pool_size=settings.db.pool_size)
         await anyio.to_thread.run_sync(run_migrations, db.engine)
+        if settings.competition_files:
+            await db.write(create_missing_competitions, settings.competition_files, time.time())
         signals = JobSignals()
         ctx = PumpContext(executor=executor or _default_executor(settings), db=db, signals=signals,
                           metrics=app.state.observability.metrics)

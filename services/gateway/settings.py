@@ -139,6 +139,11 @@ class GatewaySettings(BaseSettings):
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     gpu_sampler: GpuSamplerSettings = Field(default_factory=GpuSamplerSettings)
+    competition_files: list[Path] = Field(
+        default_factory=list,
+        description="Competition YAML files created at start unless a competition with their id exists "
+        "(a JSON list in ARENAHUB_GATEWAY_COMPETITION_FILES). `arenahub run --demo` names the demo's.",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> GatewaySettings:

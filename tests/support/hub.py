@@ -37,6 +37,8 @@ class RunningHub:
         self.settings = {"authenticator": "dummy", "data_dir": str(self.data_dir), "port": self.port,
                          "hub_port": free_port(), "proxy_api_port": free_port(),
                          **(settings or {})}
+        # every test hub gets its own gateway port, so hubs never meet on the default one
+        self.settings["gateway"] = {"port": free_port(), **self.settings.get("gateway", {})}
         self.extra_config = extra_config
         self.proc: subprocess.Popen | None = None
         self.log_path = self.data_dir / "hub-test.log"

@@ -7,22 +7,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
-from sqlalchemy.orm import Session
 
-from arenahub.core.errors import InvalidInput, UnprocessableInput
+from arenahub.core.errors import UnprocessableInput
 from arenahub.core.yamlconf import ConfigError
-from arenahub.gateway.competitionfile import CompetitionFile, load_competition_text
+from arenahub.gateway import competitioncreate
+from arenahub.gateway.competitionfile import load_competition_text
 from arenahub.gateway.competitionmodels import Competition
 from arenahub.gateway.competitionstore import (
     close_competition,
     competition_summary,
     load_competition,
     load_competitions,
-    save_new_competition,
 )
-from arenahub.gateway.datasets import check_dataset_folder
 from arenahub.gateway.deps import AdminDep, GatewayDep, PrincipalDep
-from arenahub.gateway.models import Dataset
 from arenahub.gateway.schemas import ErrorOut
 
 router = APIRouter(tags=["competitions"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})
@@ -35,33 +32,6 @@ class CompetitionIn(BaseModel):
 
     source: str = Field(max_length=1_000_000, description="The competition YAML file's text.")
     filename: str = Field("competition.yaml", max_length=255, description="Shown in error messages.")
-
-
-def _ensure_datasets(session: Session, loaded: CompetitionFile, admin: str, now: float) -> None:
-    """Register the file's datasets that name a path and are not registered yet; refuse unknown ones."""
-    for ref in loaded.spec.datasets:
-        if session.get(Dataset, ref.name) is not None:
-            continue
-        if ref.path is None:
-            raise InvalidInput(
-                f"Dataset {ref.name!r} is not registered. Register it first (POST /datasets), or give its "
-                "folder as datasets[].path in the competition file so it is registered now.",
-                reason="dataset-unknown",
-            )
-        folder = check_dataset_folder(ref.path)
-        session.add(Dataset(name=ref.name, path=str(folder), description=ref.description,
-                            registered_by=admin, registered_at=now))
-    session.flush()
-
-
-def _create(session: Session, loaded: CompetitionFile, admin: str, now: float) -> Competition:
-    _ensure_datasets(session, loaded, admin, now)
-    spec = loaded.spec
-    competition = Competition(
-        id=spec.id, title=spec.title, spec=spec.model_dump(mode="json"), source_yaml=loaded.source_text,
-        dataset=spec.scored_dataset, created_by=admin, created_at=now, closed_at=None, closed_by=None,
-    )
-    return save_new_competition(session, competition)
 
 
 def competition_detail(competition: Competition, now: float, *, is_admin: bool) -> dict[str, Any]:
@@ -94,7 +64,7 @@ async def create_competition(body: CompetitionIn, gateway: GatewayDep, admin: Ad
             "The competition file has problems:\n" + "\n".join(err.problems), reason="competition-invalid"
         ) from None
     now = time.time()
-    competition = await gateway.db.write(_create, loaded, admin.name, now)
+    competition = await gateway.db.write(competitioncreate.create_competition, loaded, admin.name, now)
     return competition_detail(competition, now, is_admin=True)
 
 
