@@ -17,6 +17,7 @@ from arenahub.gateway.competitioncreate import create_missing_competitions
 from arenahub.gateway.db import Database, run_migrations
 from arenahub.gateway.deps import Gateway
 from arenahub.gateway.errors import install_error_handlers
+from arenahub.gateway.executor_settings import make_executor
 from arenahub.gateway.executors.base import Executor
 from arenahub.gateway.logpump import PumpContext
 from arenahub.gateway.observability_app import install_observability, start_gpu_sampler, stop_gpu_sampler
@@ -35,9 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def _default_executor(settings: GatewaySettings) -> Executor:
-    from arenahub.gateway.executors.local import LocalExecutor
-
-    return LocalExecutor(settings.state_dir)
+    return make_executor(settings.executor, settings.state_dir)
 
 
 def create_app(settings: GatewaySettings, *, executor: Executor | None = None) -> FastAPI:

@@ -11,6 +11,7 @@ from pydantic.fields import FieldInfo
 from sqlalchemy.engine import make_url
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from arenahub.gateway.executor_settings import ExecutorSettings
 from arenahub.gateway.observability_settings import GpuSamplerSettings
 from arenahub.gateway.quota_settings import NotifySettings, QuotaSettings
 
@@ -139,6 +140,7 @@ class GatewaySettings(BaseSettings):
     quota: QuotaSettings = Field(default_factory=QuotaSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     gpu_sampler: GpuSamplerSettings = Field(default_factory=GpuSamplerSettings)
+    executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
     competition_files: list[Path] = Field(
         default_factory=list,
         description="Competition YAML files created at start unless a competition with their id exists "
