@@ -76,8 +76,8 @@ class GatewayHubSettings(BaseModel):
     db_url: str = Field("", description="Gateway database URL; empty: SQLite (WAL) at <data_dir>/gateway/"
                         "gateway.sqlite. Production: postgresql+psycopg://user:password@host/dbname.")
     gpus: int | None = Field(None, ge=0, description="Whole GPUs train and test jobs are placed on. null: as many "
-                             "as `gpus` lists, and 0 (CPU-only jobs) when `gpus` is null too; set it on GPU "
-                             "machines that leave `gpus` to discovery.")
+                             "as `gpus` lists, or as NVML / nvidia-smi find when `gpus` is null too (0 on "
+                             "machines without GPUs: CPU-only jobs). Jobs and notebook slices share them.")
     environment: dict[str, str] = Field(
         default_factory=dict,
         description="Further gateway settings as ARENAHUB_GATEWAY_* variables (docs/gateway.md), e.g. "
@@ -165,11 +165,14 @@ class HubSettings(BaseModel):
         """Where the gateway listens, on loopback."""
         return f"http://127.0.0.1:{self.gateway.port}"
 
-    def gateway_gpu_count(self) -> int:
-        """Whole GPUs the gateway places jobs on (see GatewayHubSettings.gpus)."""
+    def gateway_gpu_count(self, discovered: int = 0) -> int:
+        """Whole GPUs the gateway places jobs on (see GatewayHubSettings.gpus).
+
+        ``discovered``: GPUs found by NVML or nvidia-smi, used when neither list is configured.
+        """
         if self.gateway.gpus is not None:
             return self.gateway.gpus
-        return len(self.gpus) if self.gpus is not None else 0
+        return len(self.gpus) if self.gpus is not None else discovered
 
 
 def load_settings(path: str | os.PathLike | None = None) -> HubSettings:

@@ -135,7 +135,7 @@ def gateway_service(s: HubSettings, *, api_token: str) -> dict:
     s.gateway_dir.chmod(0o700)  # code snapshots and datasets' paths: never readable by servers' uids
     env = {
         "ARENAHUB_GATEWAY_PATHS__STATE_DIR": str(s.gateway_dir),
-        "ARENAHUB_GATEWAY_CLUSTER__NODES": json.dumps({"local": s.gateway_gpu_count()}),
+        "ARENAHUB_GATEWAY_CLUSTER__NODES": json.dumps({"local": s.gateway_gpu_count(_discovered_gpus(s))}),
         "ARENAHUB_GATEWAY_HUB__STOP_WITH_HUB": "true",
         # Notebook GPU charging: which profile holds how much of a GPU (arenahub.gateway.quotakeeper)
         "ARENAHUB_GATEWAY_QUOTA__NOTEBOOK_PROFILES": json.dumps({p.slug: p.gpu_fraction for p in s.profile_objects()}),
@@ -152,3 +152,12 @@ def gateway_service(s: HubSettings, *, api_token: str) -> dict:
         "environment": env,
         "cwd": str(s.gateway_dir),
     }
+
+
+def _discovered_gpus(s: HubSettings) -> int:
+    """How many GPUs NVML or nvidia-smi sees, when no inventory is configured (0 without GPUs)."""
+    if s.gpus is not None or s.gateway.gpus is not None:
+        return 0
+    from arenahub.spawner.inventory import discover_gpus
+
+    return len(discover_gpus(None)[0])

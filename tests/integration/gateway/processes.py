@@ -68,9 +68,9 @@ class HubProcess:
         }
         proxy = shutil.which("configurable-http-proxy", path=f"{REPO / '.venv' / 'bin'}:{os.environ.get('PATH', '')}")
         return "\n".join([
-            f"c.JupyterHub.ip = '127.0.0.1'",
+            "c.JupyterHub.ip = '127.0.0.1'",
             f"c.JupyterHub.port = {self.port}",
-            f"c.JupyterHub.hub_ip = '127.0.0.1'",
+            "c.JupyterHub.hub_ip = '127.0.0.1'",
             f"c.JupyterHub.hub_port = {self.hub_port}",
             f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{self.proxy_api_port}'",
             f"c.ConfigurableHTTPProxy.command = [{proxy!r}]",

@@ -1,4 +1,4 @@
-"""Hub database URLs: SQLite by default, PostgreSQL through the psycopg driver arenahub ships."""
+"""Hub settings that pick resources: the database URL, the GPUs the gateway places jobs on."""
 
 import pytest
 
@@ -19,3 +19,10 @@ def test_plain_postgresql_urls_get_the_psycopg_driver(tmp_path, url):
 def test_a_url_with_an_explicit_driver_is_kept(tmp_path):
     url = "postgresql+psycopg://u@127.0.0.1/hub"
     assert HubSettings(data_dir=tmp_path, db_url=url).resolved_db_url() == url
+
+
+def test_the_gateway_gets_the_discovered_gpus_when_no_inventory_is_configured(tmp_path):
+    assert HubSettings(data_dir=tmp_path).gateway_gpu_count(discovered=4) == 4
+    configured = HubSettings(data_dir=tmp_path, gpus=[{"index": 0}, {"index": 1}])
+    assert configured.gateway_gpu_count(discovered=4) == 2
+    assert HubSettings(data_dir=tmp_path, gateway={"gpus": 1}).gateway_gpu_count(discovered=4) == 1
