@@ -10,14 +10,15 @@ from __future__ import annotations
 import importlib
 from typing import Literal, Protocol
 
-from arenahub.logpolicy.scanner import LineScan, PythonScanner, ScanParams
+from arenahub.logpolicy.chunks import PythonScanner
+from arenahub.logpolicy.scanner import LineScan, ScanParams
 
 Backend = Literal["auto", "native", "python"]
 NATIVE_MODULE = "arenahub_logscan"
 
 
 class Scanner(Protocol):
-    """What the filter needs from a scanner (see arenahub.logpolicy.scanner.PythonScanner)."""
+    """What the filter needs from a scanner (see arenahub.logpolicy.chunks.PythonScanner)."""
 
     name: str
 
@@ -52,7 +53,7 @@ class NativeScanner:
         return LineScan._make(self._core.scan_line(line))
 
     def scan_chunk(self, data: bytes) -> tuple[int, list[tuple]]:
-        """(number of lines, events) like arenahub.logpolicy.scanner.chunk_events."""
+        """(number of lines, events) like arenahub.logpolicy.chunks.chunk_events."""
         count, events = self._core.scan_chunk(data)
         make = LineScan._make
         return count, [e if e[0] == 0 else (1, e[1], e[2], e[3], make(e[4])) for e in events]

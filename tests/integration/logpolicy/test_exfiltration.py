@@ -54,13 +54,13 @@ print("training finished", flush=True)
 '''
 
 
-@pytest.fixture
-async def filtered_gateway(gateway, tmp_path):
-    """The gateway with the real sandbox and the filtered policy from a YAML file."""
+async def start_sandboxed(gateway, tmp_path, policy_text: str):
+    """Restart the test's gateway with the real sandbox and ``policy_text`` as its policy file,
+    and register the protected dataset."""
     from arenahub.gateway.executors.local import LocalExecutor
 
     policy = tmp_path / "policy.yaml"
-    policy.write_text(POLICY)
+    policy.write_text(policy_text)
     await gateway.served[-1].stop()
     gateway.settings_overrides["logs"] = {"policy_file": policy}
     await gateway.start(executor=LocalExecutor(gateway.state_dir))
@@ -72,6 +72,12 @@ async def filtered_gateway(gateway, tmp_path):
         response = await organiser.post("/datasets", json={"name": "protected", "path": str(data)})
         assert response.status_code == 201, response.text
     return gateway
+
+
+@pytest.fixture
+async def filtered_gateway(gateway, tmp_path):
+    """The gateway with the real sandbox and the filtered policy from a YAML file."""
+    return await start_sandboxed(gateway, tmp_path, POLICY)
 
 
 async def all_lines(client, job_id):
@@ -121,3 +127,34 @@ async def test_a_job_cannot_exfiltrate_a_dataset_file_through_its_log_or_metrics
     originals = {w["original"] for w in withheld}
     assert b64 in originals
     assert {"encoded-data", "split-payload"} <= {w["rule"] for w in withheld}
+
+
+LABELS_ATTACK = r'''
+import json
+names = ["cat", "dog", "bird", "horse", "ship", "truck", "frog", "deer"]
+secret = open("/data/train/labels.bin", "rb").read()
+print("Epoch 1/2")
+for b in secret[:64]:                       # one label word per line: no encoding to detect
+    print(names[b % 8])
+    print(f"label: {names[b % 8]}")
+print("1875/1875 [==============================] - 4s 2ms/step - loss: 0.2961 - accuracy: 0.9143")
+print("@@arenahub.metric " + json.dumps({"step": 1, "loss": 0.25}))
+'''
+
+
+async def test_the_whitelist_policy_shows_progress_and_metrics_but_no_label_words(gateway, tmp_path):
+    gateway = await start_sandboxed(gateway, tmp_path, "policy: whitelist\n")
+    async with gateway.client(gateway.hub.token_for(unique_user("eve"))) as eve:
+        job = (await submit(eve, {"kind": "train", "entrypoint": "labels.py", "dataset": "protected"},
+                            code=make_archive({"labels.py": LABELS_ATTACK}))).json()
+        done = await wait_for_status(eve, job["id"], {"succeeded", "failed"}, timeout_s=90)
+        lines = await all_lines(eve, job["id"])
+        metrics = (await eve.get(f"/jobs/{job['id']}/metrics")).json()["metrics"]
+    texts = [line["text"] for line in lines if line["stream"] != "system" or line["action"] == "marker"]
+    assert done["status"] == "succeeded", (done, texts)
+    assert texts[0] == "Epoch 1/2"
+    assert "1875/1875 [==============================] - 4s 2ms/step - loss: 0.2961 - accuracy: 0.9143" in texts
+    assert [(m["name"], m["value"]) for m in metrics] == [("loss", 0.25)]
+    names = {"cat", "dog", "bird", "horse", "ship", "truck", "frog", "deer"}
+    assert not any(name in text for text in texts for name in names)
+    assert "[128 lines withheld: not-whitelisted]" in texts

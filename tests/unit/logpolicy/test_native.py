@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from arenahub.logpolicy import LogFilter, build_policy, default_policy
 from arenahub.logpolicy.backends import NativeScanner, make_scanner, native_module
-from arenahub.logpolicy.scanner import PythonScanner, make_scan_params
+from arenahub.logpolicy.chunks import PythonScanner
+from arenahub.logpolicy.scanner import make_scan_params
 from tests.unit.logpolicy.trainlogs import training_log
 
 pytestmark = [

@@ -7,14 +7,13 @@ import random
 import pytest
 
 from arenahub.logpolicy import default_policy
+from arenahub.logpolicy.chunks import PythonScanner, chunk_events
 from arenahub.logpolicy.scanner import (
     FLAG_CONTROL,
     FLAG_METRIC,
     FLAG_NON_UTF8,
     KIND_NAMES,
     PLAIN,
-    PythonScanner,
-    chunk_events,
     make_scan_params,
 )
 
