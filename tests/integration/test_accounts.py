@@ -2,8 +2,8 @@
 
 The hub runs ArenaAuthenticator from a minimal config file on loopback ports. Every test
 drives it like a browser: httpx with a cookie jar, forms POSTed with JupyterHub's ``_xsrf``.
-SQLite always; PostgreSQL too when ARENAHUB_TEST_PG_URL names a server where the user may
-create databases (a fresh one is made and dropped per run).
+SQLite always, and PostgreSQL: a throwaway local server (Debian's postgresql, as `make test`
+installs it), or the server ARENAHUB_TEST_PG_URL names if set (a fresh database per run).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from arenahub.hub_config.accounts.store import make_engine_url
+from tests.support.postgres import PostgresCluster
 
 pytestmark = pytest.mark.integration
 
@@ -177,10 +178,15 @@ def hub(request, tmp_path_factory) -> Iterator[Hub]:
     workdir = tmp_path_factory.mktemp(f"accounts-{request.param}")
     if request.param == "sqlite":
         databases: Iterator[str] = iter([f"sqlite:///{workdir / 'jupyterhub.sqlite'}"])
-    else:
-        if not os.environ.get(PG_URL_ENV):
-            pytest.skip(f"set {PG_URL_ENV} to a PostgreSQL URL to run these tests on PostgreSQL")
+    elif os.environ.get(PG_URL_ENV):
         databases = _fresh_pg_database(os.environ[PG_URL_ENV])
+    else:  # a throwaway PostgreSQL server of our own, like the gateway tests
+        reason = PostgresCluster.missing_reason()
+        if reason:
+            pytest.skip(reason)
+        cluster = PostgresCluster().start()
+        request.addfinalizer(cluster.stop)
+        databases = iter([cluster.create_database("accounts")])
     running = Hub(workdir, next(databases)).start()
     try:
         yield running
