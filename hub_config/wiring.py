@@ -7,9 +7,9 @@ import secrets
 import sys
 from pathlib import Path
 
-from arenahub.gateway.observability_roles import observability_roles
+from arenahub.core.metrics_roles import observability_roles
 from arenahub.core.profiles import default_profile
-from arenahub.gateway.roles import hub_roles
+from arenahub.core.gateway_roles import hub_roles
 
 from .culling import TIMEOUTS_ENV
 from .quota_hook import SpawnQuotaCheck

@@ -23,7 +23,6 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Bool, Float, Integer, List, Unicode, default
 
 from arenahub.core.bwrap import DEFAULT_SYSTEM_PATHS, build_bwrap_argv, make_etc_files
-from arenahub.hub_config.metrics import HubMetrics, PoolView, ensure_hub_metrics
 from arenahub.core.profiles import (
     DEFAULT_PROFILES,
     Profile,
@@ -37,6 +36,7 @@ from .cgroups import CgroupLimits, Limits
 from .forms import render_profile_form
 from .homes import copy_skeleton
 from .inventory import discover_gpus
+from .metrics import HubMetrics, PoolView, ensure_hub_metrics
 from .sandbox import HOSTNAME, NotebookSandbox, make_notebook_spec
 from .slices import GpuDevice, NoSliceFree, Slice, free_fraction, place_slice
 
@@ -454,7 +454,7 @@ def _read_pool() -> PoolView:
 
 
 def _failure_reason(exc: BaseException) -> str:
-    """A spawn failure's reason label (arenahub.hub_config.metrics.SPAWN_FAILURE_REASONS)."""
+    """A spawn failure's reason label (arenahub.spawner.metrics.SPAWN_FAILURE_REASONS)."""
     if isinstance(exc, web.HTTPError):
         return {409: "no-slice-free", 400: "bad-profile"}.get(exc.status_code, "server-exited")
     if isinstance(exc, TimeoutError):

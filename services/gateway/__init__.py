@@ -4,6 +4,6 @@ Import ``create_app`` from ``arenahub.gateway.app`` and settings from ``arenahub
 this package itself stays light because every sandbox supervisor process imports it too.
 """
 
-from arenahub.gateway.roles import READ_ALL_SCOPE, SUBMIT_SCOPE, hub_roles
+from arenahub.core.gateway_roles import READ_ALL_SCOPE, SUBMIT_SCOPE, hub_roles
 
 __all__ = ["READ_ALL_SCOPE", "SUBMIT_SCOPE", "hub_roles"]

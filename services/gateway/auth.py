@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import httpx
 
 from arenahub.core.errors import NotAuthenticated, ServiceUnavailable
-from arenahub.gateway.roles import READ_ALL_SCOPE, SUBMIT_SCOPE
+from arenahub.core.gateway_roles import READ_ALL_SCOPE, SUBMIT_SCOPE
 
 log = logging.getLogger(__name__)
 

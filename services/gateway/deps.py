@@ -12,7 +12,7 @@ from arenahub.gateway.auth import HubAuth, Principal, token_from_header
 from arenahub.gateway.db import Database
 from arenahub.gateway.jobstore import load_job
 from arenahub.gateway.models import Job
-from arenahub.gateway.roles import READ_ALL_SCOPE, SUBMIT_SCOPE
+from arenahub.core.gateway_roles import READ_ALL_SCOPE, SUBMIT_SCOPE
 from arenahub.gateway.scheduler import Scheduler
 from arenahub.gateway.settings import GatewaySettings
 from arenahub.gateway.signals import JobSignals

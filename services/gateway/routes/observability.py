@@ -18,9 +18,9 @@ from arenahub.gateway.deps import AdminDep, GatewayDep, PrincipalDep
 from arenahub.gateway.gpumon import make_slice_status, no_gpu_message
 from arenahub.gateway.gpumon_service import GpuSampler
 from arenahub.gateway.observability import GatewayMetrics
-from arenahub.gateway.observability_roles import METRICS_SCOPE
+from arenahub.core.metrics_roles import METRICS_SCOPE
 from arenahub.gateway.observability_store import load_gateway_snapshot
-from arenahub.gateway.roles import READ_ALL_SCOPE
+from arenahub.core.gateway_roles import READ_ALL_SCOPE
 from arenahub.gateway.schemas import ErrorOut
 
 router = APIRouter(tags=["observability"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from arenahub.gateway.observability_roles import observability_roles
+from arenahub.core.metrics_roles import observability_roles
 from tests.integration.gateway.conftest import database_url, gateway, postgres  # noqa: F401 - fixtures reused
 from tests.integration.gateway.processes import GATEWAY_SERVICE, HubProcess
 

@@ -21,7 +21,7 @@ from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler
 
 from arenahub.gateway.app import create_app
-from arenahub.gateway.roles import SUBMIT_SCOPE
+from arenahub.core.gateway_roles import SUBMIT_SCOPE
 from arenahub.gateway.settings import GatewaySettings
 from tests.integration.gateway.fake_executor import FakeExecutor
 

@@ -5,7 +5,7 @@ import pytest
 
 from arenahub.core.errors import NotAuthenticated, ServiceUnavailable
 from arenahub.gateway.auth import HubAuth, Principal, token_from_header
-from arenahub.gateway.roles import READ_ALL_SCOPE, SUBMIT_SCOPE
+from arenahub.core.gateway_roles import READ_ALL_SCOPE, SUBMIT_SCOPE
 
 pytestmark = pytest.mark.unit
 

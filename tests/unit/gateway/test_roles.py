@@ -1,4 +1,4 @@
-"""Tests of arenahub.gateway.roles: the scopes and roles the hub config loads for the gateway."""
+"""Tests of arenahub.core.gateway_roles: the scopes and roles the hub config loads for the gateway."""
 
 import pytest
 

@@ -1,10 +1,10 @@
-"""Tests of arenahub.hub_config.metrics (slice gauges, spawn counters) and per-profile kernel culling."""
+"""Tests of arenahub.spawner.metrics (slice gauges, spawn counters) and per-profile kernel culling."""
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 from arenahub.core.profiles import Profile, ProfileError, validate_profiles
-from arenahub.hub_config.metrics import PoolView, ensure_hub_metrics, make_pool_gauges
+from arenahub.spawner.metrics import PoolView, ensure_hub_metrics, make_pool_gauges
 
 pytestmark = pytest.mark.unit
 

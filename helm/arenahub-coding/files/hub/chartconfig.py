@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from arenahub.core.profiles import profile_from_dict, validate_profiles
-from arenahub.gateway.observability_roles import observability_roles
-from arenahub.gateway.roles import hub_roles
+from arenahub.core.metrics_roles import observability_roles
+from arenahub.core.gateway_roles import hub_roles
 from arenahub.hub_config.culling import TIMEOUTS_ENV
 from arenahub.hub_config.quota_hook import SpawnQuotaCheck
 from arenahub.hub_config.wiring import GATEWAY_SERVICE, GATEWAY_URL_ENV
