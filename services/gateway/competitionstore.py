@@ -64,6 +64,12 @@ def load_competition_for_dataset(session: Session, dataset: str | None) -> Compe
     return found
 
 
+def competition_log_policy(session: Session, dataset: str | None) -> str | dict[str, Any] | None:
+    """The log policy of the competition a job on ``dataset`` belongs to (None: no competition)."""
+    competition = load_competition_for_dataset(session, dataset)
+    return None if competition is None else competition.spec.get("log_policy")
+
+
 def close_competition(session: Session, competition_id: str, by: str, now: float) -> Competition:
     """Close it (the private leaderboard is revealed); raises Conflict when it is closed already."""
     competition = load_competition(session, competition_id)

@@ -40,7 +40,9 @@ class LogPolicy(Protocol):
         ...
 
 
-LogPolicyFactory = Callable[[], LogPolicy]
+#: Makes a fresh LogPolicy per run; called with the competition's ``log_policy`` (a kind or an
+#: inline mapping) when the job's dataset belongs to a competition, without arguments otherwise.
+LogPolicyFactory = Callable[..., LogPolicy]
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from arenahub.core.errors import UnprocessableInput
 from arenahub.gateway.loggate import LogPolicy, LogPolicyFactory, LogVerdict
 from arenahub.gateway.settings import LogSettings
-from arenahub.logpolicy import Decision, LogFilter, Policy, PolicyError, default_policy, load_policy
+from arenahub.logpolicy import Decision, LogFilter, Policy, PolicyError, build_policy, default_policy, load_policy
+
+log = logging.getLogger(__name__)
 
 
 class FilterPolicy:
@@ -49,11 +54,29 @@ def load_log_policy(logs: LogSettings) -> Policy:
         ) from exc
 
 
+def competition_policy(rules: str | dict[str, Any]) -> Policy:
+    """A competition file's ``log_policy``: a kind with its defaults, or an inline policy mapping."""
+    if isinstance(rules, str):
+        return default_policy(rules)
+    return build_policy(rules, "competition log_policy")
+
+
 def make_policy_factory(logs: LogSettings) -> LogPolicyFactory:
-    """A function returning a fresh LogPolicy per run (budgets are per run); checks the policy now."""
+    """A function returning a fresh LogPolicy per run (budgets are per run); checks the policy now.
+
+    Called with the competition's ``log_policy`` when the job's dataset belongs to a competition,
+    which then wins over the gateway's own policy; a competition policy that cannot be built
+    (it was checked when the competition was created) falls back to the gateway's, loudly.
+    """
     policy = load_log_policy(logs)
 
-    def new_run_policy() -> LogPolicy:
-        return FilterPolicy(policy)
+    def new_run_policy(rules: str | dict[str, Any] | None = None) -> LogPolicy:
+        if rules is None:
+            return FilterPolicy(policy)
+        try:
+            return FilterPolicy(competition_policy(rules))
+        except PolicyError:
+            log.exception("A competition's log policy is unusable; this run uses the gateway's")
+            return FilterPolicy(policy)
 
     return new_run_policy

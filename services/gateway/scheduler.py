@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from arenahub.core.errors import InvalidInput
 
+from arenahub.gateway.competitionstore import competition_log_policy
 from arenahub.gateway.datasetstore import load_dataset_for_job
 from arenahub.gateway.executors.base import RunHandle, RunSpec
 from arenahub.gateway.jobstore import (
@@ -136,7 +137,8 @@ class Scheduler:
                 self.ctx.signals.notify(job.id)
                 continue
             log.info("Following job %s from log offset %d (%d lines stored)", job.id, job.log_offset, job.log_lines)
-            self._follow(job.id, RunHandle.from_json(job.run_handle), job.log_offset, job.log_lines)
+            await self._follow(job.id, job.dataset, RunHandle.from_json(job.run_handle), job.log_offset,
+                               job.log_lines)
 
     async def _loop(self) -> None:
         while True:
@@ -179,7 +181,8 @@ class Scheduler:
             return
         await self.ctx.db.write(save_run_handle, job_id, handle.to_json())
         log.info("Started job %s on node %s GPUs %s", job_id, node, gpus)
-        self._follow(job_id, handle, 0, 0)
+        dataset = await self.ctx.db.read(lambda s: s.get(Job, job_id).dataset)
+        await self._follow(job_id, dataset, handle, 0, 0)
 
     def _claim(self, session: Session, job_id: str, node: str | None, gpus: list[int], now: float) -> RunSpec | None:
         # One transaction: the job moves to running and we read what its RunSpec needs.
@@ -199,8 +202,10 @@ class Scheduler:
             run=self.config.run,
         )
 
-    def _follow(self, job_id: str, handle: RunHandle, offset: int, stored_lines: int) -> None:
-        gate = LogGate(self.make_policy(), next_seq=stored_lines)
+    async def _follow(self, job_id: str, dataset: str | None, handle: RunHandle, offset: int,
+                      stored_lines: int) -> None:
+        rules = await self.ctx.db.read(competition_log_policy, dataset)  # the competition's, if any
+        gate = LogGate(self.make_policy() if rules is None else self.make_policy(rules), next_seq=stored_lines)
         task = asyncio.create_task(pump_run(self.ctx, job_id, handle, offset, gate), name=f"pump-{job_id}")
         self._pumps[job_id] = task
         task.add_done_callback(lambda t, job_id=job_id: self._pump_done(job_id, t))

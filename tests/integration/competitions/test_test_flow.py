@@ -114,3 +114,31 @@ async def test_a_test_job_is_scored_onto_the_leaderboard_and_reasons_stay_with_a
         assert row["score"] == pytest.approx(expected["private"])
         assert row["public_score"] == pytest.approx(expected["public"])
         assert (await ada.get(f"/jobs/{job['id']}/score")).json()["private_score"] == pytest.approx(expected["private"])
+
+
+async def test_a_competitions_own_log_policy_applies_to_jobs_on_its_dataset(local_gateway, tmp_path):
+    gateway = local_gateway
+    demo = install(tmp_path / "demo")
+    suffix = unique_user("p").replace("_", "-").lower()
+    source = (demo.yaml_text.replace("name: demo-points", f"name: points-{suffix}")
+              .replace("id: demo\n", f"id: policy-{suffix}\n").replace("log_policy: filtered", "log_policy: whitelist"))
+    assert "log_policy: whitelist" in source and f"id: policy-{suffix}" in source
+    ada_name = unique_user("ada")
+    job_code = "print('the labels are cat dog bird', flush=True)\nprint('Epoch 1/1', flush=True)\n"
+    async with gateway.client(gateway.hub.token_for(gateway.hub.ORGANISER)) as organiser, \
+            gateway.client(gateway.hub.token_for(ada_name)) as ada:
+        created = await organiser.post("/competitions", json={"source": source})
+        assert created.status_code == 201, created.text
+        on_it = (await submit(ada, {"kind": "train", "entrypoint": "job.py", "dataset": f"points-{suffix}"},
+                              code=make_archive({"job.py": job_code}))).json()
+        off_it = (await submit(ada, {"kind": "train", "entrypoint": "job.py"},
+                               code=make_archive({"job.py": job_code}))).json()
+        shown = {}
+        for job in (on_it, off_it):
+            done = await wait_for_status(ada, job["id"], {"succeeded", "failed"}, timeout_s=90)
+            assert done["status"] == "succeeded", done
+            lines = (await ada.get(f"/jobs/{job['id']}/logs", params={"format": "json"})).json()["lines"]
+            shown[job["id"]] = [line["text"] for line in lines]
+    assert "the labels are cat dog bird" not in shown[on_it["id"]], "the competition's whitelist was not applied"
+    assert any("withheld" in text for text in shown[on_it["id"]])
+    assert "the labels are cat dog bird" in shown[off_it["id"]], "the gateway's own policy should apply off-competition"

@@ -45,3 +45,11 @@ def test_a_policy_file_is_loaded(tmp_path):
     path = tmp_path / "policy.yaml"
     path.write_text("policy: filtered\n")
     assert make_policy_factory(LogSettings(policy_file=path))().filter.policy.policy == "filtered"
+
+
+def test_a_competitions_log_policy_wins_over_the_gateways():
+    make = make_policy_factory(LogSettings(policy="open"))
+    free_form = "epoch 3 looked fine, labels cat dog bird"
+    assert make().feed(free_form, 0.0)[0].action == "pass"
+    assert make("whitelist").feed(free_form, 0.0)[0].action == "withhold"
+    assert make({"policy": "whitelist"}).feed(free_form, 0.0)[0].action == "withhold"
