@@ -6,6 +6,7 @@ from pathlib import Path
 
 from arenahub.gateway.datasets import dataset_mounts
 from arenahub.gateway.executors.base import Mount, RunLimits, RunSpec
+from arenahub.gateway.executors.kubejobs import COMPETITION_ENV
 from arenahub.gateway.multigpu import make_torchrun_env
 from arenahub.gateway.executors.sandbox import WORKSPACE
 from arenahub.gateway.settings import RunSettings
@@ -33,11 +34,13 @@ def build_run_spec(
     gpus: list[int],
     dataset_path: Path | None,
     run: RunSettings,
+    competition: str | None = None,
 ) -> RunSpec:
     """The RunSpec of a job: its command, read-only dataset parts for its kind, GPUs and limits.
 
     Train jobs see the dataset's ``train/`` at /data/train, test jobs its ``test/inputs/`` at
-    /data/test/inputs; the annotations are never mounted.
+    /data/test/inputs; the annotations are never mounted. ``competition``: the id of the
+    competition the job belongs to (ARENAHUB_COMPETITION in its environment).
     """
     if spec.time_limit_s is None:
         raise ValueError(f"Job {job_id} has no time limit; check_spec fills it in before a job is stored.")
@@ -53,6 +56,11 @@ def build_run_spec(
         "ARENAHUB_JOB_KIND": spec.kind,
         "ARENAHUB_DATA_DIR": "/data",
     }
+    # Set by the gateway only: on Kubernetes it picks the run's namespace (and with it the
+    # competition's GPU quota), so a job's own env must not choose it.
+    env.pop(COMPETITION_ENV, None)
+    if competition is not None:
+        env[COMPETITION_ENV] = competition
     if spec.kind == "test":
         env["ARENAHUB_OUTPUT_DIR"] = f"{WORKSPACE}/{OUTPUTS_SUBDIR}"  # what the scorer reads afterwards
     return RunSpec(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from arenahub.core.errors import InvalidInput
 
-from arenahub.gateway.competitionstore import competition_log_policy
+from arenahub.gateway.competitionstore import competition_log_policy, load_competition_for_dataset
 from arenahub.gateway.datasetstore import load_dataset_for_job
 from arenahub.gateway.executors.base import RunHandle, RunSpec
 from arenahub.gateway.jobstore import (
@@ -199,7 +199,7 @@ class Scheduler:
         return build_run_spec(
             job_id=job.id, user=job.user, spec=JobSpec.model_validate(job.spec),
             code_dir=code_dir_of(self.config.state_dir, job.id), gpus=gpus, dataset_path=dataset_path,
-            run=self.config.run,
+            run=self.config.run, competition=getattr(load_competition_for_dataset(session, job.dataset), "id", None),
         )
 
     async def _follow(self, job_id: str, dataset: str | None, handle: RunHandle, offset: int,

@@ -57,3 +57,10 @@ def test_the_run_gets_its_gpus_command_and_job_variables():
 
 def test_code_snapshots_live_under_the_state_folder():
     assert code_dir_of(Path("/state"), "abc") == Path("/state/jobs/abc/code")
+
+
+def test_only_the_gateway_names_a_runs_competition(tmp_path):
+    spec = JobSpec(kind="train", entrypoint="train.py", time_limit_s=60, env={"ARENAHUB_COMPETITION": "other"})
+    common = dict(job_id="j1", user="ada", spec=spec, code_dir=tmp_path, gpus=[], dataset_path=None, run=RunSettings())
+    assert build_run_spec(**common, competition="demo").env["ARENAHUB_COMPETITION"] == "demo"
+    assert "ARENAHUB_COMPETITION" not in build_run_spec(**common).env
