@@ -22,7 +22,8 @@ from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from traitlets import Bool, Float, Integer, List, Unicode, default
 
-from arenahub.core.bwrap import DEFAULT_SYSTEM_PATHS, build_bwrap_argv, make_etc_files
+from arenahub.core.bwrap import build_bwrap_argv, make_etc_files
+from arenahub.core.host import read_system_layout
 from arenahub.core.profiles import (
     DEFAULT_PROFILES,
     Profile,
@@ -301,7 +302,7 @@ class VGPULocalSpawner(LocalProcessSpawner):
                 extra.append((self.mps_pipe_directory, self.mps_pipe_directory))
         nb = NotebookSandbox(
             home_host=str(home), home_inside=env["HOME"], env=env, argv=argv, uid=uid,
-            etc_dir=str(etc), system_layout=_system_layout(), software_paths=self._software_paths(),
+            etc_dir=str(etc), system_layout=read_system_layout(), software_paths=self._software_paths(),
             hidden_paths=[p for p in [data_dir, *self.hidden_paths] if p], device_paths=devices,
             extra_binds=extra, tmp_size_mib=self.tmp_size_mib, as_root=os.geteuid() == 0,
             bwrap=shutil.which(self.bwrap_path) or self.bwrap_path,
@@ -491,16 +492,3 @@ def _source_roots() -> list[str]:
 
     roots = {str(Path(arenahub.__file__).resolve().parent.parent)}
     return sorted(roots)
-
-
-
-
-def _system_layout() -> dict[str, str | None]:
-    """Which system folders exist here, and which are symlinks (merged-/usr hosts)."""
-    layout: dict[str, str | None] = {}
-    for path in DEFAULT_SYSTEM_PATHS:
-        if os.path.islink(path):
-            layout[path] = os.readlink(path)
-        elif os.path.isdir(path):
-            layout[path] = None
-    return layout

@@ -12,12 +12,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from arenahub.cli.gatewayapi import DEFAULT_GATEWAY_URL, call, gateway_client
+
 app = typer.Typer(help="The audit trail: submissions, scores, policy decisions, quota refusals, admin actions.",
                   no_args_is_help=True)
 out = Console()
-err = Console(stderr=True)
 
-DEFAULT_GATEWAY_URL = "http://127.0.0.1:8000/services/arenahub-gateway/"
 AUDIT_KINDS = ("submission", "score", "policy", "quota-refused", "quota-stop", "admin")
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -40,26 +40,9 @@ def parse_since(text: str, now: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[red]✗[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
-
-
 def fetch_events(client: httpx.Client, params: dict[str, Any]) -> list[dict[str, Any]]:
     """GET /audit with ``params``; exits with the gateway's own message when it refuses."""
-    try:
-        reply = client.get("audit", params=params)
-    except httpx.HTTPError as exc:
-        raise _fail(f"Cannot reach the gateway at {client.base_url} ({exc}). Is the hub running? "
-                    "Set --gateway-url or ARENAHUB_GATEWAY_URL.") from None
-    try:
-        body = reply.json()
-    except ValueError:
-        body = {}
-    if reply.is_error:
-        message = body.get("message") if isinstance(body, dict) else None
-        raise _fail(f"The gateway refused ({reply.status_code}): {message or reply.text[:500]}")
-    return list(body.get("events", []))
+    return list((call(client, "GET", "audit", params=params) or {}).get("events", []))
 
 
 @app.command("list")
@@ -79,8 +62,6 @@ def list_events(
     """List audit events, newest first."""
     if kind is not None and kind not in AUDIT_KINDS:
         raise typer.BadParameter(f"No audit kind {kind!r}. Valid: {', '.join(AUDIT_KINDS)}.", param_hint="--kind")
-    if not token:
-        raise _fail("No admin token: pass --token or set JUPYTERHUB_API_TOKEN to an admin's JupyterHub API token.")
     params: dict[str, Any] = {"limit": limit}
     if user:
         params["user"] = user
@@ -88,8 +69,7 @@ def list_events(
         params["kind"] = kind
     if since:
         params["since"] = parse_since(since, datetime.now(timezone.utc)).isoformat()
-    base = (gateway_url or DEFAULT_GATEWAY_URL).rstrip("/") + "/"
-    with httpx.Client(base_url=base, headers={"Authorization": f"token {token}"}, timeout=60) as client:
+    with gateway_client(gateway_url, token) as client:
         events = fetch_events(client, params)
     if as_json:
         for event in events:

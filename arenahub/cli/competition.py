@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from arenahub.cli.gatewayapi import DEFAULT_GATEWAY_URL, call, gateway_client
 
 app = typer.Typer(help="Competitions: one YAML file each; validate offline, create, list and close on the gateway.",
                   no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
 
-DEFAULT_GATEWAY_URL = "http://127.0.0.1:8000/services/arenahub-gateway/"
 
 GatewayUrl = Annotated[Optional[str], typer.Option(
     "--gateway-url", envvar="ARENAHUB_GATEWAY_URL",
@@ -24,35 +24,6 @@ Token = Annotated[Optional[str], typer.Option(
     "--token", envvar="JUPYTERHUB_API_TOKEN",
     help="An admin's JupyterHub API token (with the gateway's read-all scope).")]
 File = Annotated[Path, typer.Argument(help="Competition YAML file.", exists=True, dir_okay=False, readable=True)]
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]✗[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _client(gateway_url: str | None, token: str | None) -> httpx.Client:
-    if not token:
-        raise _fail("No admin token: pass --token or set JUPYTERHUB_API_TOKEN to an admin's JupyterHub API token.")
-    base = (gateway_url or DEFAULT_GATEWAY_URL).rstrip("/") + "/"
-    return httpx.Client(base_url=base, headers={"Authorization": f"token {token}"}, timeout=60)
-
-
-def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
-    """The JSON reply, or exit with the gateway's message (its error shape) or the connection problem."""
-    try:
-        reply = client.request(method, path, **kwargs)
-    except httpx.HTTPError as exc:
-        raise _fail(f"Cannot reach the gateway at {client.base_url} ({exc}). Is the hub running? "
-                    "Set --gateway-url or ARENAHUB_GATEWAY_URL.") from None
-    try:
-        body = reply.json()
-    except ValueError:
-        body = None
-    if reply.is_error:
-        message = body.get("message") if isinstance(body, dict) else reply.text[:500]
-        raise _fail(f"The gateway refused ({reply.status_code}): {message}")
-    return body
 
 
 @app.command()
@@ -82,8 +53,8 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Competition YAML 
 @app.command()
 def create(file: File, gateway_url: GatewayUrl = None, token: Token = None) -> None:
     """Create a competition on the gateway from its YAML file (registers datasets that give a path)."""
-    with _client(gateway_url, token) as client:
-        made = _call(client, "POST", "competitions", json={"source": file.read_text(), "filename": file.name})
+    with gateway_client(gateway_url, token) as client:
+        made = call(client, "POST", "competitions", json={"source": file.read_text(), "filename": file.name})
     out.print(f"[green]✓[/green] Created competition {made['id']!r} ({made['title']}), state {made['state']}, "
               f"scored on dataset {made['dataset']!r}.", highlight=False)
 
@@ -91,8 +62,8 @@ def create(file: File, gateway_url: GatewayUrl = None, token: Token = None) -> N
 @app.command("list")
 def list_competitions(gateway_url: GatewayUrl = None, token: Token = None) -> None:
     """List the gateway's competitions with their windows and states."""
-    with _client(gateway_url, token) as client:
-        found = _call(client, "GET", "competitions")["competitions"]
+    with gateway_client(gateway_url, token) as client:
+        found = call(client, "GET", "competitions")["competitions"]
     if not found:
         out.print("No competitions yet. Create one with `arenahub competition create FILE`.")
         return
@@ -106,7 +77,7 @@ def list_competitions(gateway_url: GatewayUrl = None, token: Token = None) -> No
 def close(competition_id: Annotated[str, typer.Argument(help="Competition id.")],
           gateway_url: GatewayUrl = None, token: Token = None) -> None:
     """Close a competition now: no more leaderboard submissions, private scores revealed."""
-    with _client(gateway_url, token) as client:
-        closed = _call(client, "POST", f"competitions/{competition_id}/close")
+    with gateway_client(gateway_url, token) as client:
+        closed = call(client, "POST", f"competitions/{competition_id}/close")
     out.print(f"[green]✓[/green] Closed competition {closed['id']!r}; its private leaderboard is revealed.",
               highlight=False)

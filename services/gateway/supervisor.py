@@ -27,7 +27,8 @@ from pathlib import Path
 
 from arenahub.core.bwrap import build_bwrap_argv, build_keyring_seccomp
 from arenahub.gateway.executors.logfile import LineSplitter
-from arenahub.gateway.executors.runfiles import LogWriter, disk_usage, read_system_layout, uids_in_use
+from arenahub.core.host import read_system_layout
+from arenahub.gateway.executors.runfiles import LogWriter, disk_usage, uids_in_use
 from arenahub.gateway.executors.runconfig import (
     CANCEL_FILE,
     ETC_DIR,

@@ -13,10 +13,8 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import pytest
 
 from arenahub.hub_config.accounts.store import make_engine_url
 from tests.support.postgres import PostgresCluster
+from tests.support.processes import free_port, wait_until_answering
 
 pytestmark = pytest.mark.integration
 
@@ -37,18 +36,12 @@ LOCKOUT_ATTEMPTS = 5
 _XSRF_FIELD = re.compile(r'name="_xsrf" value="([^"]+)"')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Hub:
     """One JupyterHub + proxy process group on loopback, started from a minimal config."""
 
     def __init__(self, workdir: Path, db_url: str):
         self.workdir, self.db_url = workdir, db_url
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = workdir / "hub.log"
         self.proc: subprocess.Popen | None = None
@@ -59,8 +52,8 @@ class Hub:
 c.JupyterHub.ip = "127.0.0.1"
 c.JupyterHub.port = {self.port}
 c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = {_free_port()}
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{_free_port()}"
+c.JupyterHub.hub_port = {free_port()}
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{free_port()}"
 c.ConfigurableHTTPProxy.command = [{str(CHP)!r}]
 c.JupyterHub.db_url = {self.db_url!r}
 c.JupyterHub.cookie_secret_file = {str(self.workdir / "cookie_secret")!r}
@@ -80,17 +73,8 @@ c.ArenaAuthenticator.password_hash_rounds = 4  # fast tests; production keeps 12
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "jupyterhub", "-f", str(config)], cwd=self.workdir,
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"hub exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/hub/api/", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"hub did not answer in {timeout_s}s:\n{self.log_tail()}")
+        wait_until_answering(self.proc, f"{self.url}/hub/api/", timeout_s, self.log_tail)
+        return self
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,11 +18,7 @@ from typing import Any
 import httpx
 import yaml
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.processes import free_port, wait_until_answering
 
 
 class RunningHub:
@@ -65,17 +60,8 @@ class RunningHub:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "arenahub.cli.main", "run", "--config", str(cfg)],
                 env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"hub exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/hub/api/", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"hub did not answer in {timeout}s:\n{self.log_tail()}")
+        wait_until_answering(self.proc, f"{self.url}/hub/api/", timeout, self.log_tail)
+        return self
 
     def log_tail(self, n: int = 40) -> str:
         try:

@@ -18,20 +18,14 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
+from tests.support.processes import free_port
+
 PG_ROOT = Path("/usr/lib/postgresql")
 PG_BIN_ENV = "ARENAHUB_TEST_PG_BIN"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def find_pg_bin(root: Path = PG_ROOT) -> Path | None:

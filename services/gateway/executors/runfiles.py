@@ -6,19 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from arenahub.core.bwrap import DEFAULT_SYSTEM_PATHS
 from arenahub.gateway.executors.logfile import encode_record
-
-
-def read_system_layout() -> dict[str, str | None]:
-    """Each system folder of DEFAULT_SYSTEM_PATHS on this host: its symlink text, or None for a real folder."""
-    layout: dict[str, str | None] = {}
-    for path in DEFAULT_SYSTEM_PATHS:
-        if os.path.islink(path):
-            layout[path] = os.readlink(path)
-        elif os.path.isdir(path):
-            layout[path] = None
-    return layout
 
 
 def uids_in_use() -> set[int]:

@@ -6,9 +6,7 @@ default ``sqlite,postgresql``); PostgreSQL is skipped with the reason when it ca
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import create_engine, delete, func, select
 
 from arenahub.gateway.app import create_app
@@ -26,6 +23,7 @@ from arenahub.gateway.settings import GatewaySettings
 from tests.integration.gateway.fake_executor import FakeExecutor
 from tests.integration.gateway.processes import HubProcess, free_port
 from tests.support.postgres import PostgresCluster
+from tests.support.processes import InLoopServer
 
 DATABASES = [name.strip() for name in os.environ.get("ARENAHUB_TEST_DATABASES", "sqlite,postgresql").split(",") if name.strip()]
 
@@ -79,31 +77,16 @@ class ServedGateway:
     settings: GatewaySettings
     executor: Executor
     url: str = ""
-    server: uvicorn.Server | None = None
-    task: asyncio.Task[None] | None = None
+    runner: InLoopServer = field(default_factory=InLoopServer)
 
     async def start(self) -> ServedGateway:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        app = create_app(self.settings, executor=self.executor)
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
-                                timeout_graceful_shutdown=2)
-        self.server = uvicorn.Server(config)
-        self.task = asyncio.create_task(self.server.serve())
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if self.task.done():
-                self.task.result()
-                raise RuntimeError("the gateway stopped during startup")
-            if time.monotonic() > deadline:
-                raise TimeoutError("the gateway did not start within 30 s")
-            await asyncio.sleep(0.02)
+        await self.runner.serve(create_app(self.settings, executor=self.executor), port, graceful_s=2)
         return self
 
     async def stop(self) -> None:
-        if self.server is not None and self.task is not None and not self.task.done():
-            self.server.should_exit = True
-            await self.task
+        await self.runner.shutdown()
 
 
 @dataclass

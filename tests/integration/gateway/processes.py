@@ -6,7 +6,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,18 +15,12 @@ import httpx
 
 from arenahub.gateway import hub_roles
 from tests.support.postgres import PostgresCluster
+from tests.support.processes import free_port, wait_until_answering
 
 REPO = Path(__file__).resolve().parents[3]
 GATEWAY_SERVICE = "arenahub-gateway"
 
 __all__ = ["GatewayProcess", "HubProcess", "PostgresCluster", "free_port", "wait_until"]
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(check, timeout_s: float, what: str, interval_s: float = 0.1):
@@ -95,16 +88,7 @@ class HubProcess:
                 [sys.executable, "-m", "jupyterhub", "-f", str(config)],
                 cwd=self.root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
-
-        def answers() -> bool:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"JupyterHub exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                return httpx.get(f"{self.api_url}/", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(answers, timeout_s, "JupyterHub answering", interval_s=0.2)
+        wait_until_answering(self.proc, f"{self.api_url}/", timeout_s, self.log_tail, what="JupyterHub")
         return self
 
     def log_tail(self, lines: int = 40) -> str:

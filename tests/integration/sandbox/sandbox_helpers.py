@@ -12,7 +12,7 @@ from pathlib import Path
 
 from arenahub.core.bwrap import SandboxSpec, build_bwrap_argv, make_system_mounts
 from arenahub.gateway.executors import LogRecord, Mount, RunHandle, RunLimits, RunResult, RunSpec
-from arenahub.gateway.executors.runfiles import read_system_layout
+from arenahub.core.host import read_system_layout
 
 QUICK_LIMITS = RunLimits(wall_s=30, mem_bytes=512 << 20, cpu_s=30, max_procs=32, disk_bytes=64 << 20)
 

@@ -7,16 +7,12 @@ finish on cue without a sandbox.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
-import socket
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import uvicorn
 from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler
 
@@ -24,12 +20,7 @@ from arenahub.gateway.app import create_app
 from arenahub.core.gateway_roles import SUBMIT_SCOPE
 from arenahub.gateway.settings import GatewaySettings
 from tests.integration.gateway.fake_executor import FakeExecutor
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support.processes import InLoopServer, free_port
 
 
 class _UserHandler(RequestHandler):
@@ -83,8 +74,7 @@ class InProcessGateway:
     executor: FakeExecutor = field(default_factory=FakeExecutor)
     port: int = field(default_factory=free_port)  # kept across stop() and start(), as a restart would
     url: str = ""
-    server: uvicorn.Server | None = None
-    task: asyncio.Task[None] | None = None
+    runner: InLoopServer = field(default_factory=InLoopServer)
 
     async def start(self) -> InProcessGateway:
         port = self.port
@@ -96,23 +86,11 @@ class InProcessGateway:
             cluster={"nodes": {"local": 1}},
             scheduler={"interval_s": 0.1},
         )
-        app = create_app(settings, executor=self.executor)
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                                                    lifespan="on", timeout_graceful_shutdown=1))
-        self.task = asyncio.create_task(self.server.serve())
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if self.task.done():
-                self.task.result()
-            if time.monotonic() > deadline:
-                raise TimeoutError("the gateway did not start within 30 s")
-            await asyncio.sleep(0.02)
+        await self.runner.serve(create_app(settings, executor=self.executor), port, graceful_s=1)
         return self
 
     async def stop(self) -> None:
-        if self.server is not None and self.task is not None and not self.task.done():
-            self.server.should_exit = True
-            await self.task
+        await self.runner.shutdown()
 
 
 @dataclass
