@@ -19,8 +19,9 @@ WELCOME = """# Welcome to the arenahub demo competition
 Run the cell below to open the panel, then:
 1. **Train** runs `train.py` in a sandbox on whole GPUs (CPU here): watch the filtered log and
    the loss curve grow.
-2. **Test** runs `predict.py` on the hidden test inputs; the gateway scores its outputs and
-   posts the score to the leaderboard.
+2. Pick **predict.py** as the entry point, then **Test** runs it on the hidden test inputs;
+   the gateway scores its outputs and posts the score to the leaderboard. (Test runs whatever
+   entry point is selected: `train.py` writes no predictions and would score 0.)
 """
 
 

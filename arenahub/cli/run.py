@@ -123,6 +123,9 @@ def run_hub(*, config, data_dir, ip, port, db_url, demo) -> int:
     env = {**os.environ, SETTINGS_ENV: str(settings_file), "ARENAHUB_DATA_DIR": str(settings.data_dir)}
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+    if settings.authenticator == "dummy":
+        console.print("[yellow]![/yellow] authenticator: dummy lets anyone sign in as anyone with any password; "
+                      "use it for tests only (the default, accounts, has sign-up with approval).", soft_wrap=True)
     url = f"http://{settings.ip}:{settings.port}/"
     lines = [f"arenahub is starting at [bold]{url}[/bold]", f"data: {settings.data_dir}"]
     if settings.demo:

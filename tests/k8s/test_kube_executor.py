@@ -11,6 +11,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from arenahub.gateway.datasets import dataset_mounts
 from arenahub.gateway.executors.base import Mount, RunLimits, RunSpec
 from arenahub.gateway.executors.kubejobs import COMPETITION_ENV, KubeJobSettings
 from arenahub.gateway.executors.kubernetes import KubernetesExecutor, parse_handle
@@ -104,7 +105,10 @@ async def test_a_run_becomes_a_restricted_job_that_kwok_runs_to_completion_with_
     add_dataset_claim(training_cluster, namespace)
     training_cluster.serve_pod_logs(namespace, ["epoch 1 loss=0.5", "epoch 2 loss=0.25"])
     executor = make_executor(training_cluster, run_s=1)
-    mounts = [Mount(Path("/srv/datasets/faces/train"), "/data/train")]
+    # the mounts the gateway itself gives train and test runs (arenahub.gateway.datasets), so the
+    # "no annotations" check below fails if the gateway ever mounted them
+    mounts = [Mount(host, target) for kind in ("train", "test")
+              for host, target in dataset_mounts(kind, Path("/srv/datasets/faces"))]
     try:
         handle = await executor.start(make_spec(code_dir, competition, mounts=mounts))
         result = await settle(executor, handle)

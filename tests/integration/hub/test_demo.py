@@ -40,6 +40,7 @@ def test_demo_mode_creates_the_demo_competition_once_and_seeds_new_homes(tmp_pat
         token = hub.user_token("newcomer")
         listed = competitions(hub, token)
         assert [c["id"] for c in listed] == ["demo"], listed
+        assert "authenticator: dummy lets anyone sign in" in hub.log_path.read_text(), "no warning for dummy sign-in"
 
         with hub.api(token) as api:
             assert api.post("/users/newcomer/server", json={"user_options": {"profile": "cpu"}}).status_code in (201, 202)

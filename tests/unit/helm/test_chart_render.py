@@ -136,11 +136,25 @@ def test_ingress_routes_its_hosts_to_the_public_proxy_service():
 
 
 def test_gateway_mounts_the_training_kubeconfig_when_one_is_given():
-    objects = render(ValuesSet("tk", CODING_CHART, {"gateway": {"training": {"kubeconfigSecret": "training-kube"}}}))
+    objects = render(ValuesSet("tk", CODING_CHART, {"gateway": {"training": {
+        "kubeconfigSecret": "training-kube", "image": "registry.example/arenahub-job-runner:1"}}}))
     pod = only(objects, "Deployment", "arena-arenahub-coding-gateway")["spec"]["template"]["spec"]
     assert pod["automountServiceAccountToken"] is False
-    assert _env(pod["containers"][0])["KUBECONFIG"]["value"] == "/etc/arenahub/training/kubeconfig"
+    env = _env(pod["containers"][0])
+    assert env["KUBECONFIG"]["value"] == "/etc/arenahub/training/kubeconfig"
     assert any(v.get("secret", {}).get("secretName") == "training-kube" for v in pod["volumes"])
+    # and the gateway really uses it: its settings pick the Kubernetes executor with that file
+    from arenahub.gateway.executor_settings import ExecutorSettings
+
+    executor = ExecutorSettings(kind=env["ARENAHUB_GATEWAY_EXECUTOR__KIND"]["value"], kubernetes={
+        "kubeconfig": env["ARENAHUB_GATEWAY_EXECUTOR__KUBERNETES__KUBECONFIG"]["value"],
+        "image": env["ARENAHUB_GATEWAY_EXECUTOR__KUBERNETES__IMAGE"]["value"]})
+    assert executor.kind == "kubernetes" and str(executor.kubernetes.kubeconfig) == "/etc/arenahub/training/kubeconfig"
+
+
+def test_a_training_kubeconfig_without_a_job_image_is_refused_at_render():
+    with pytest.raises(Exception, match="gateway.training.image"):
+        render(ValuesSet("tk", CODING_CHART, {"gateway": {"training": {"kubeconfigSecret": "training-kube"}}}))
 
 
 def test_gateway_config_groups_become_nested_environment_variables():
