@@ -17,11 +17,13 @@ WELCOME = """# Welcome to the arenahub demo competition
 `arenahub.sdk.report`) and the algorithm for the hidden test set (`predict.py`).
 
 Run the cell below to open the panel, then:
-1. **Train** runs `train.py` in a sandbox on whole GPUs (CPU here): watch the filtered log and
-   the loss curve grow.
-2. Pick **predict.py** as the entry point, then **Test** runs it on the hidden test inputs;
-   the gateway scores its outputs and posts the score to the leaderboard. (Test runs whatever
-   entry point is selected: `train.py` writes no predictions and would score 0.)
+1. Click **Train**: it runs `train.py` (the panel's *Train runs* picker) in a sandbox on whole
+   GPUs (CPU here). Watch the filtered log and the loss curve grow.
+2. Click **Test**: it runs `predict.py` (the *Test runs* picker) on the hidden test inputs; the
+   gateway scores its answers and posts the score to the leaderboard, and the panel shows your
+   score and rank.
+
+Nothing to change first: the panel picks `train.py` for Train and `predict.py` for Test.
 """
 
 
@@ -31,7 +33,8 @@ def starter_notebook() -> nbformat.NotebookNode:
     nb.cells = [
         nbformat.v4.new_markdown_cell(WELCOME),
         nbformat.v4.new_code_cell("from arenahub.widgets import Workbench\n"
-                                  f'Workbench("demo-job", entrypoint="train.py", dataset="{DEMO_DATASET}")'),
+                                  'Workbench("demo-job", entrypoint="train.py", test_entrypoint="predict.py",\n'
+                                  f'          dataset="{DEMO_DATASET}")'),
     ]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb

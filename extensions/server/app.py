@@ -116,6 +116,7 @@ class ArenaExtension(ExtensionApp):
             (rf"/arenahub/jobs/{h.JOB_ID}/score", h.ScoreHandler, ext),
             (r"/arenahub/quota", h.OptionalHandler, {**ext, "path": "quota"}),
             (r"/arenahub/leaderboard", h.OptionalHandler, {**ext, "path": "leaderboard"}),
+            (r"/arenahub/gpus/mine", h.OptionalHandler, {**ext, "path": "gpus/mine"}),
             (r"/arenahub/tensorboard/?(.*)", h.TensorBoardHandler, ext),
         ])
 

@@ -216,7 +216,7 @@ class ScoreHandler(ArenaHandler):
 
 
 class OptionalHandler(ArenaHandler):
-    """GET /arenahub/quota and /arenahub/leaderboard: ``{"available": false}`` until the gateway offers them."""
+    """GET /arenahub/quota, /leaderboard and /gpus/mine: ``{"available": false}`` until the gateway offers them."""
 
     def initialize(self, ext: ArenaExtension, path: str = "") -> None:  # type: ignore[override]
         super().initialize(ext)

@@ -95,8 +95,8 @@ def _entry_html(entry: LogEntry) -> str:
     return f'<div class="arenahub-log-line" style="color:{color}">{escape(entry.text) or "&nbsp;"}</div>'
 
 
-def render_log_html(buffer: LogBuffer, *, height_px: int = 260, empty_text: str = "No log lines yet.") -> str:
-    """The log view as HTML; the column-reverse box keeps the newest line in sight as lines arrive."""
+def render_log_html(buffer: LogBuffer, *, empty_text: str = "No log lines yet.") -> str:
+    """The log view's lines as HTML, oldest first; the LogView widget scrolls them (logwidget.py)."""
     if buffer.entries:
         body = "".join(_entry_html(e) for e in buffer.entries)
         if buffer.dropped:
@@ -104,11 +104,4 @@ def render_log_html(buffer: LogBuffer, *, height_px: int = 260, empty_text: str 
                     "(the panel keeps the last lines only)</div>") + body
     else:
         body = f'<div style="color:#666">{escape(empty_text)}</div>'
-    # flex-direction: column-reverse anchors the scroll position at the bottom: auto-scroll
-    # without JavaScript, and a re-render does not jump back to the top.
-    return (
-        f'<div class="arenahub-log-box" style="display:flex;flex-direction:column-reverse;overflow-y:auto;'
-        f'height:{height_px}px;font-family:var(--jp-code-font-family,monospace);font-size:12px;'
-        f'white-space:pre-wrap;overflow-wrap:anywhere;border:1px solid #ddd;padding:4px">'
-        f"<div>{body}</div></div>"
-    )
+    return f'<div class="arenahub-log-lines">{body}</div>'

@@ -1,8 +1,10 @@
-"""The panel's widget tree (ipywidgets 8): inputs, buttons, job list, log view, plot slot, quota and leaderboard."""
+"""The panel's widget tree (ipywidgets 8): inputs, buttons, jobs, log, plot slot, quota, GPU line, leaderboard."""
 
 from __future__ import annotations
 
 import ipywidgets as w
+
+from arenahub.widgets.logwidget import LogView
 
 TIME_LIMITS = (("5 min", 300), ("15 min", 900), ("1 hour", 3600), ("2 hours", 7200), ("6 hours", 21600),
                ("24 hours", 86400))
@@ -24,9 +26,14 @@ class PanelWidgets:
         self.folder = w.Text(folder, description="Job folder", style=label, continuous_update=False,
                              layout=w.Layout(width="340px"))
         self.folder.add_class("arenahub-folder")
-        self.entrypoint = w.Dropdown(options=("",), description="Entry point", style=label,
-                                     layout=w.Layout(width="240px"))
+        # Train and Test usually start different scripts (train.py, predict.py): one picker each.
+        self.entrypoint = w.Dropdown(options=("",), description="Train runs", style=label,
+                                     layout=w.Layout(width="220px"), tooltip="The script a Train job starts")
         self.entrypoint.add_class("arenahub-entrypoint")
+        self.test_entrypoint = w.Dropdown(options=("",), description="Test runs", style=label,
+                                          layout=w.Layout(width="220px"),
+                                          tooltip="The script a Test job starts on the hidden test inputs")
+        self.test_entrypoint.add_class("arenahub-test-entrypoint")
         self.dataset = w.Dropdown(options=(("(none)", ""),), value="", description="Dataset", style=label,
                                   layout=w.Layout(width="220px"))
         self.dataset.add_class("arenahub-dataset")
@@ -51,26 +58,31 @@ class PanelWidgets:
         self.quota_label = _html("arenahub-quota-text")
         self.quota_box = w.HBox([self.quota_bar, self.quota_label], layout=w.Layout(display="none"))
         self.quota_box.add_class("arenahub-quota")
+        self.gpu = _html("arenahub-gpu")
+        self.gpu.layout = w.Layout(display="none")
         self.jobs = w.Select(options=(), rows=8, layout=w.Layout(width="100%"))
         self.jobs.add_class("arenahub-jobs")
         self.job_status = _html("arenahub-job-status")
         self.follow = w.Checkbox(True, description="Follow log", indent=False, layout=w.Layout(width="120px"))
-        self.log = _html("arenahub-log")
-        self.log.layout = w.Layout(width="100%")
+        self.follow.add_class("arenahub-follow")
+        self.log = LogView(layout=w.Layout(width="100%"))
+        self.log.add_class("arenahub-log")
+        w.link((self.log, "following"), (self.follow, "value"))  # scrolling up unticks Follow log
         self.tensorboard = _html("arenahub-tensorboard")
         self.leaderboard = _html("arenahub-leaderboard")
         self.leaderboard.layout = w.Layout(display="none")
 
     def layout(self, plot: w.Widget) -> list[w.Widget]:
         """The panel's rows, top to bottom."""
-        inputs = w.HBox([self.folder, self.entrypoint, self.dataset], layout=w.Layout(flex_flow="row wrap"))
+        inputs = w.HBox([self.folder, self.entrypoint, self.test_entrypoint, self.dataset],
+                        layout=w.Layout(flex_flow="row wrap"))
         actions = w.HBox([self.gpus, self.time_limit, self.train, self.test, self.cancel],
                          layout=w.Layout(flex_flow="row wrap", align_items="center"))
         jobs = w.VBox([w.HTML("<b>Your jobs</b>"), self.jobs], layout=w.Layout(width="34%"))
         log = w.VBox([w.HBox([w.HTML("<b>Log</b>"), self.follow], layout=w.Layout(justify_content="space-between")),
                       self.log], layout=w.Layout(width="66%"))
         return [
-            self.title, self.health, inputs, actions, self.reasons, self.message, self.quota_box,
+            self.title, self.health, inputs, actions, self.reasons, self.message, self.quota_box, self.gpu,
             self.job_status, w.HBox([jobs, log], layout=w.Layout(width="100%")),
             w.HBox([w.HTML("<b>Metrics</b>"), self.tensorboard], layout=w.Layout(justify_content="space-between")),
             plot, self.leaderboard,

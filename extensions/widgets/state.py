@@ -6,7 +6,7 @@ rules can be tested without a browser or a kernel.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -52,7 +52,8 @@ class PanelState:
     retry_at: float | None = None
     folder: str = ""
     folder_exists: bool = True
-    entrypoint: str | None = None
+    entrypoint: str | None = None  # the script Train runs
+    test_entrypoint: str | None = None  # the script Test runs
     dataset: str | None = None
     datasets: tuple[str, ...] = ()
     gpus: int = 0
@@ -110,9 +111,12 @@ def _blocked(state: PanelState, kind: str, now: float) -> str:
             return f"You have no test submissions left today{resets}."
     if not state.folder_exists:
         return f"The job folder {state.folder!r} does not exist; type the folder that holds your script."
-    if not state.entrypoint:
+    if kind == "train" and not state.entrypoint:
         return "Choose the entry point: the script that starts your run (e.g. train.py)."
     if kind == "test":
+        if not state.test_entrypoint:
+            return ("Choose the test entry point: the script that answers the hidden test inputs "
+                    "(e.g. predict.py).")
         if not state.datasets:
             return "No datasets are registered yet, so there is nothing to test on; ask the organisers."
         if not state.dataset:
@@ -134,6 +138,26 @@ def decide_buttons(state: PanelState, now: float) -> Buttons:
     else:
         cancel = ButtonState(True)
     return Buttons(ButtonState(not train, train), ButtonState(not test, test), cancel)
+
+
+DEFAULT_ENTRYPOINTS = {"train": "train.py", "test": "predict.py"}
+
+
+def pick_entrypoint(scripts: Sequence[str], kind: str, *, wanted: str | None = None, current: str | None = None,
+                    fallback: str | None = None) -> str:
+    """The script the ``kind`` ("train" or "test") picker shows among the folder's ``scripts``; "" when there are none.
+
+    In order, the first one the folder has: ``wanted`` (the Workbench argument), ``current``
+    (what the picker showed before the folder changed), the default (train.py for Train,
+    predict.py for Test), then for Test ``fallback`` (the Train argument, as one script used to
+    serve both) and the first ``.py`` script; last, the first script.
+    """
+    if not scripts:
+        return ""
+    candidates = [wanted, current, DEFAULT_ENTRYPOINTS.get(kind)]
+    if kind == "test":
+        candidates += [fallback, next((s for s in scripts if s.endswith(".py")), None)]
+    return next((c for c in candidates if c and c in scripts), scripts[0])
 
 
 def refusal_from_error(status: int, reason: str, message: str, now: float) -> Refusal | None:
@@ -245,3 +269,28 @@ def merge_score(job: Mapping[str, Any], score: Mapping[str, Any] | None,
     if mine is not None and isinstance(mine.get("rank"), int):
         merged["rank"] = mine["rank"]
     return merged
+
+
+@dataclass(frozen=True)
+class GpuLine:
+    """The panel's GPU line: "your slice: 31 % busy, 5.2 / 8 GiB", or the sampler's reason for showing none."""
+
+    text: str
+    has_reading: bool
+
+
+def make_gpu_line(reply: Mapping[str, Any] | None) -> GpuLine | None:
+    """The GPU line for the gateway's ``GET /gpus/mine`` reply; None when the gateway offers no such view.
+
+    With readings, one part per slice or job the user holds, the notebook slice first; without
+    them, the gateway's own sentence saying why (no GPU on this machine, the sampler is off, the
+    user holds no GPU).
+    """
+    if not reply or not reply.get("available", True):
+        return None
+    slices = [s for s in reply.get("slices") or () if isinstance(s, Mapping) and s.get("message")]
+    if slices:
+        slices.sort(key=lambda s: s.get("kind") != "notebook")
+        return GpuLine(" · ".join(str(s["message"]) for s in slices), True)
+    message = reply.get("message")
+    return GpuLine(str(message), False) if message else None

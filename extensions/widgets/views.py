@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
-from arenahub.widgets.state import ACTIVE_STATUSES, GatewayHealth, LeaderboardRow, QuotaView
+from arenahub.widgets.state import ACTIVE_STATUSES, GatewayHealth, GpuLine, LeaderboardRow, QuotaView
 
 STATUS_COLORS = {
     "queued": "#6c757d", "running": "#1f77b4", "succeeded": "#2e7d32", "failed": "#b00020",
@@ -85,6 +85,14 @@ def quota_text(quota: QuotaView) -> str:
     if quota.message:
         parts.append(quota.message)
     return " · ".join(parts) or "Quota: no limits reported."
+
+
+def gpu_html(line: GpuLine | None) -> str:
+    """The GPU line under the quota: the user's slice figures, or (in grey) why there are none."""
+    if line is None:
+        return ""
+    color = "inherit" if line.has_reading else "#6c757d"
+    return f'<span style="color:{color}"><b>GPU</b> {escape(line.text)}</span>'
 
 
 def leaderboard_html(rows: Sequence[LeaderboardRow], me: str) -> str:

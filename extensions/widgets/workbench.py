@@ -1,10 +1,10 @@
 """``Workbench()``: the Train/Test panel of a notebook (ipywidgets 8).
 
 The kernel side talks only to its own notebook server's ``/arenahub/`` API (see client.py).
-Four daemon threads keep it live: one polls the job list (and quota, leaderboard, datasets),
-one follows the selected job's log stream, one fetches new metric values when metric lines
-arrive, and one renders: every widget change goes out from that one thread, at most a few
-times a second, so long runs cost the browser a bounded number of redraws.
+Four daemon threads keep it live: one polls the job list (and the user's GPU figures, quota,
+leaderboard, datasets), one follows the selected job's log stream, one fetches new metric values
+when metric lines arrive, and one renders: every widget change goes out from that one thread, at
+most a few times a second, so long runs cost the browser a bounded number of redraws.
 """
 
 from __future__ import annotations
@@ -28,14 +28,17 @@ from arenahub.widgets.state import (
     PanelState,
     Refusal,
     decide_buttons,
+    make_gpu_line,
     make_leaderboard_rows,
     make_quota_view,
     merge_score,
     needs_score,
     next_retry_delay_s,
+    pick_entrypoint,
     refusal_from_error,
 )
 from arenahub.widgets.views import (
+    gpu_html,
     health_html,
     job_label,
     job_status_html,
@@ -58,7 +61,13 @@ class Workbench(w.VBox):
 
     def __init__(self, folder: str | None = None, *, entrypoint: str | None = None, dataset: str | None = None,
                  gpus: int = 0, time_limit_s: int = 3600, server_url: str | None = None, token: str | None = None,
-                 log_lines: int = 1000, max_plot_points: int = 1500) -> None:
+                 log_lines: int = 1000, max_plot_points: int = 1500, test_entrypoint: str | None = None) -> None:
+        """Open the panel on ``folder`` (relative to the server's root; default: the kernel's folder).
+
+        ``entrypoint`` is the script Train runs (default train.py), ``test_entrypoint`` the one
+        Test runs (default predict.py, else ``entrypoint``, else the first .py script); both can
+        be changed in the panel. ``dataset``, ``gpus`` and ``time_limit_s`` preset the other controls.
+        """
         self.ui = PanelWidgets(folder if folder is not None else os.getcwd(), gpus=gpus, time_limit_s=time_limit_s)
         self.plot = MetricPlot(max_points=max_plot_points)
         super().__init__(self.ui.layout(self.plot.widget))
@@ -72,11 +81,13 @@ class Workbench(w.VBox):
         self._metrics_due = threading.Event()
         self._state = PanelState(folder=self.ui.folder.value, gpus=gpus)
         self._wanted_entrypoint, self._wanted_dataset = entrypoint, dataset
+        self._wanted_test_entrypoint = test_entrypoint
         self._entrypoints: list[str] = []
         self._jobs: list[dict[str, Any]] = []
         self._message = ("", "")
         self._quota_data: dict[str, Any] | None = None
         self._leaderboard: dict[str, Any] | None = None
+        self._gpu_data: dict[str, Any] | None = None  # GET /gpus/mine, refreshed on every poll
         self._scores: dict[str, dict[str, Any]] = {}  # test job id -> the gateway's score reply
         self._tensorboard_url = ""
         self._logs = LogBuffer(log_lines)
@@ -88,7 +99,7 @@ class Workbench(w.VBox):
         self.ui.test.on_click(lambda _: self._submit("test"))
         self.ui.cancel.on_click(lambda _: self._cancel())
         self.ui.folder.observe(lambda _: self._folder_changed(), "value")
-        for control in (self.ui.entrypoint, self.ui.dataset, self.ui.gpus):
+        for control in (self.ui.entrypoint, self.ui.test_entrypoint, self.ui.dataset, self.ui.gpus):
             control.observe(lambda _: self._inputs_changed(), "value")
         self.ui.jobs.observe(self._job_selected, "value")
         self.ui.follow.observe(lambda _: self._poke.set(), "value")
@@ -132,8 +143,9 @@ class Workbench(w.VBox):
 
     def _inputs_changed(self) -> None:
         if not self._setting_widgets:
-            self._update(entrypoint=self.ui.entrypoint.value or None, dataset=self.ui.dataset.value or None,
-                         gpus=int(self.ui.gpus.value or 0))
+            self._update(entrypoint=self.ui.entrypoint.value or None,
+                         test_entrypoint=self.ui.test_entrypoint.value or None,
+                         dataset=self.ui.dataset.value or None, gpus=int(self.ui.gpus.value or 0))
 
     def _submit(self, kind: str) -> None:
         buttons = decide_buttons(self._state, time.time())
@@ -141,8 +153,9 @@ class Workbench(w.VBox):
         if not button.enabled:  # a click that raced a state change
             self._say("error", button.reason)
             return
+        picker = self.ui.entrypoint if kind == "train" else self.ui.test_entrypoint
         request = {
-            "folder": self.ui.folder.value, "kind": kind, "entrypoint": self.ui.entrypoint.value,
+            "folder": self.ui.folder.value, "kind": kind, "entrypoint": picker.value,
             "gpus": int(self.ui.gpus.value), "time_limit_s": int(self.ui.time_limit.value),
             "dataset": self.ui.dataset.value or None,
         }
@@ -223,6 +236,9 @@ class Workbench(w.VBox):
                 if not self._tensorboard_url:
                     self._tensorboard_url = self._client.get("config").get("tensorboard_url", "")
                 jobs = self._client.get("jobs", limit=30)["jobs"]
+                gpu_data = self._get_optional("gpus/mine")  # the sampler's newest reading, cheap to ask
+                with self._lock:
+                    self._gpu_data = gpu_data
                 if time.monotonic() >= extras_at:
                     self._load_extras()
                     extras_at = time.monotonic() + EXTRAS_EVERY_S
@@ -355,6 +371,7 @@ class Workbench(w.VBox):
         with self._lock:
             state, jobs, message = self._state, list(self._jobs), self._message
             entrypoints, quota_data, board = list(self._entrypoints), self._quota_data, self._leaderboard
+            gpu_line = make_gpu_line(self._gpu_data)
         ui = self.ui
         self._setting_widgets = True
         try:
@@ -386,22 +403,25 @@ class Workbench(w.VBox):
             self._set("quota.value", ui.quota_bar, "value",
                       0.0 if not view.gpu_hours_limit else min(1.0, (view.gpu_hours_used or 0) / view.gpu_hours_limit))
             self._set("quota.text", ui.quota_label, "value", quota_text(view) if left is not None or view else "")
+        self._set("gpu", ui.gpu, "value", gpu_html(gpu_line))
+        self._set("gpu.display", ui.gpu.layout, "display", None if gpu_line else "none")
         rows = make_leaderboard_rows(board)
         self._set("board", ui.leaderboard, "value", leaderboard_html(rows, self._user))
         self._set("board.display", ui.leaderboard.layout, "display", None if rows else "none")
-        self._render_streams(now)
+        self._render_streams(state, now)
 
     def _render_inputs(self, state: PanelState, entrypoints: list[str]) -> None:
         ui = self.ui
         options = tuple(entrypoints) or ("",)
         if self._drawn.get("entrypoints") != options:
             self._drawn["entrypoints"] = options
-            wanted = self._wanted_entrypoint if self._wanted_entrypoint in options else ui.entrypoint.value
-            if wanted not in options:
-                wanted = "train.py" if "train.py" in options else options[0]
-            ui.entrypoint.options = options
-            ui.entrypoint.value = wanted
-            self._update(entrypoint=wanted or None)
+            train = pick_entrypoint(entrypoints, "train", wanted=self._wanted_entrypoint, current=ui.entrypoint.value)
+            test = pick_entrypoint(entrypoints, "test", wanted=self._wanted_test_entrypoint,
+                                   current=ui.test_entrypoint.value, fallback=self._wanted_entrypoint)
+            for picker, value in ((ui.entrypoint, train), (ui.test_entrypoint, test)):
+                picker.options = options
+                picker.value = value
+            self._update(entrypoint=train or None, test_entrypoint=test or None)
         datasets = ("",) + state.datasets
         if self._drawn.get("datasets") != datasets:
             self._drawn["datasets"] = datasets
@@ -410,15 +430,22 @@ class Workbench(w.VBox):
             ui.dataset.value = wanted if wanted in datasets else ""
             self._update(dataset=ui.dataset.value or None)
 
-    def _render_streams(self, now: float) -> None:
+    def _render_streams(self, state: PanelState, now: float) -> None:
+        if self._drawn.get("logs.job") != state.selected_job_id:
+            self._drawn["logs.job"] = state.selected_job_id
+            self.ui.follow.value = True  # another job: start at its newest line
+        # While the user reads older lines (scrolled up: not following) the view is not redrawn,
+        # so it stays put; scrolling back to the bottom or ticking Follow log pokes a redraw.
         with self._lock:
             logs_version, series_version = self._logs.version, self._series.version
-            html = render_log_html(self._logs) if self._drawn.get("logs.version") != logs_version else None
-        if html is not None and self.ui.follow.value and now - self._drawn.get("logs.at", 0.0) >= LOG_REDRAW_S:
-            self._drawn["logs.version"], self._drawn["logs.at"] = logs_version, now
-            self.ui.log.value = html
-        elif html is not None:
-            self._poke.set()  # drawn on a later tick
+        if self._drawn.get("logs.version") != logs_version and self.ui.follow.value:
+            if now - self._drawn.get("logs.at", 0.0) >= LOG_REDRAW_S:
+                with self._lock:
+                    logs_version, html = self._logs.version, render_log_html(self._logs)
+                self._drawn["logs.version"], self._drawn["logs.at"] = logs_version, now
+                self.ui.log.value = html
+            else:
+                self._poke.set()  # drawn on a later tick
         if self._drawn.get("series.version") != series_version:
             if now - self._drawn.get("plot.at", 0.0) >= PLOT_REDRAW_S:
                 with self._lock:

@@ -108,10 +108,14 @@ def test_test_runs_on_the_demo_competitions_hidden_inputs_and_shows_the_score_an
     reply = gateway_json(alice.hub, organiser, "POST", "competitions", {"source": demo.yaml_text})
     assert reply.status_code == 201, reply.text
     put_demo(alice)
-    alice.put_notebook("test.ipynb",
-                       PANEL_CELL.format(args=f'"demo", entrypoint="predict.py", dataset="{DEMO_DATASET}"'))
+    # The panel as a newcomer opens it: no entry point named; Test must pick predict.py by itself.
+    alice.put_notebook("test.ipynb", PANEL_CELL.format(args=f'"demo", dataset="{DEMO_DATASET}"'))
     panel = open_and_run(alice, "test.ipynb")
-    panel.locator("button.arenahub-test:not([disabled])").click(timeout=60_000)
+    test_picker = panel.locator(".arenahub-test-entrypoint select")
+    train_picker = panel.locator(".arenahub-entrypoint select")
+    panel.locator("button.arenahub-test:not([disabled])").wait_for(timeout=60_000)
+    assert (train_picker.input_value(), test_picker.input_value()) == ("train.py", "predict.py")
+    panel.locator("button.arenahub-test").click()
     status = panel.locator(".arenahub-job-status")
     wait_text(status, "(test, predict.py)")
     wait_text(status, "succeeded", timeout_s=90)
@@ -242,3 +246,74 @@ def test_a_stopped_gateway_shows_a_clear_message_submits_nothing_and_the_panel_r
     wait_text(panel.locator(".arenahub-health"), "Connected to the job gateway", timeout_s=120)
     alice.shot("gateway-back")
     assert job_ids(alice) == before
+
+
+def test_the_panel_shows_the_gpu_line_the_gateways_sampler_gives_for_the_users_slice(alice: Lab):
+    put_demo(alice)
+    alice.put_notebook("gpu.ipynb", PANEL_CELL.format(args='"demo"'))
+    panel = open_and_run(alice, "gpu.ipynb")
+    with alice.api() as api:  # the same figures (or reason) the panel gets, through the same proxy
+        reply = api.get("arenahub/gpus/mine").json()
+    assert reply["available"] is True, reply
+    expected = reply["slices"][0]["message"] if reply["slices"] else reply["message"]
+    shown = wait_text(panel.locator(".arenahub-gpu"), expected)
+    if not reply["slices"]:  # this machine has no GPU: the sampler says why, not a blank
+        assert reply["message"].startswith(("No GPU readings on this machine", "You hold no GPU")), reply
+    alice.shot("gpu-line")
+    assert shown.startswith("GPU ")
+
+
+TICKING_JOB = "import time\nfor i in range(3000):\n    print(f'tick {i:04d}', flush=True)\n    time.sleep(0.05)\n"
+SCROLL_STATE = "b => ({top: b.scrollTop, gap: b.scrollHeight - b.scrollTop - b.clientHeight, height: b.scrollHeight})"
+
+
+def last_tick(text: str) -> int:
+    return max(int(line.split()[1]) for line in text.splitlines() if line.startswith("tick "))
+
+
+def test_the_log_follows_new_lines_pauses_when_scrolled_up_and_resumes_at_the_bottom(alice: Lab):
+    alice.put_file("ticks/train.py", TICKING_JOB)
+    alice.put_notebook("ticks.ipynb", PANEL_CELL.format(args='"ticks"'))
+    panel = open_and_run(alice, "ticks.ipynb")
+    train_button(panel).click()
+    box = panel.locator(".arenahub-log .arenahub-log-box")
+    follow = panel.locator(".arenahub-follow input")
+    wait_text(box, "tick 0060")  # more lines than the box shows
+    samples = []
+    for _ in range(6):
+        samples.append(box.evaluate(SCROLL_STATE))
+        time.sleep(0.4)
+    assert all(s["gap"] <= 4 for s in samples), f"the view left the bottom while following: {samples}"
+    assert samples[-1]["height"] > samples[0]["height"] and samples[0]["top"] > 0, samples
+
+    box.hover()
+    alice.page.mouse.wheel(0, -400)  # the user scrolls up to read
+    deadline = time.monotonic() + 10
+    while follow.is_checked() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not follow.is_checked(), "scrolling up did not pause following"
+    time.sleep(0.5)  # let the wheel's smooth scroll settle
+    paused, text = box.evaluate(SCROLL_STATE), box.inner_text()
+    assert paused["gap"] > 100, paused
+    time.sleep(2.5)  # ~50 more lines are printed meanwhile
+    alice.shot("log-paused")
+    assert box.evaluate(SCROLL_STATE) == paused and box.inner_text() == text, "the view moved while paused"
+    with alice.api() as api:  # the job did print more lines than the paused view shows
+        job_id = api.get("arenahub/jobs").json()["jobs"][0]["id"]
+        page = api.get(f"arenahub/jobs/{job_id}/logs", params={"format": "json", "limit": 5000}).json()
+    assert max(int(line["text"].split()[1]) for line in page["lines"] if line["text"].startswith("tick ")) \
+        > last_tick(text) + 20
+
+    alice.page.mouse.wheel(0, 100_000)  # back to the bottom
+    deadline = time.monotonic() + 10
+    while not follow.is_checked() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert follow.is_checked(), "scrolling back to the bottom did not resume following"
+    deadline = time.monotonic() + 10
+    while last_tick(box.inner_text()) <= last_tick(text) + 20 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    resumed = box.evaluate(SCROLL_STATE)
+    alice.shot("log-resumed")
+    assert last_tick(box.inner_text()) > last_tick(text) + 20 and resumed["gap"] <= 4, resumed
+    panel.locator("button.arenahub-cancel:not([disabled])").click()
+    wait_text(panel.locator(".arenahub-job-status"), "cancelled", timeout_s=60)

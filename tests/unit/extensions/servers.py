@@ -13,19 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from fastapi import FastAPI
 from tornado.httpserver import HTTPServer
 from tornado.web import Application, RequestHandler
 
 from arenahub.gateway.app import create_app
-from arenahub.core.gateway_roles import SUBMIT_SCOPE
+from arenahub.core.gateway_roles import READ_ALL_SCOPE, SUBMIT_SCOPE
 from arenahub.gateway.settings import GatewaySettings
 from tests.integration.gateway.fake_executor import FakeExecutor
 from tests.support.processes import InLoopServer, free_port
 
 
 class _UserHandler(RequestHandler):
-    def initialize(self, tokens: dict[str, str]) -> None:
-        self.tokens = tokens
+    def initialize(self, tokens: dict[str, str], admins: set[str]) -> None:
+        self.tokens, self.admins = tokens, admins
 
     def get(self) -> None:
         token = self.request.headers.get("Authorization", "").partition(" ")[2]
@@ -34,14 +35,16 @@ class _UserHandler(RequestHandler):
             self.set_status(403)
             self.finish({"status": 403, "message": "invalid token"})
             return
-        self.finish({"kind": "user", "name": name, "scopes": [f"{SUBMIT_SCOPE}!user={name}"]})
+        scopes = [f"{SUBMIT_SCOPE}!user={name}", *([READ_ALL_SCOPE] if name in self.admins else [])]
+        self.finish({"kind": "user", "name": name, "scopes": scopes})
 
 
 @dataclass
 class HubApiStandIn:
-    """Answers the one hub call the gateway makes (GET /hub/api/user) for tokens it issued."""
+    """Answers the one hub call the gateway makes (GET /hub/api/user) for tokens it issued; ``admins`` organise."""
 
     tokens: dict[str, str] = field(default_factory=dict)
+    admins: set[str] = field(default_factory=lambda: {"organiser"})
     port: int = field(default_factory=free_port)
     server: HTTPServer | None = None
 
@@ -55,7 +58,7 @@ class HubApiStandIn:
         return token
 
     def start(self) -> HubApiStandIn:
-        app = Application([(r"/hub/api/user", _UserHandler, {"tokens": self.tokens})])
+        app = Application([(r"/hub/api/user", _UserHandler, {"tokens": self.tokens, "admins": self.admins})])
         self.server = HTTPServer(app)
         self.server.listen(self.port, "127.0.0.1")
         return self
@@ -75,6 +78,7 @@ class InProcessGateway:
     port: int = field(default_factory=free_port)  # kept across stop() and start(), as a restart would
     url: str = ""
     runner: InLoopServer = field(default_factory=InLoopServer)
+    app: FastAPI | None = None
 
     async def start(self) -> InProcessGateway:
         port = self.port
@@ -86,7 +90,8 @@ class InProcessGateway:
             cluster={"nodes": {"local": 1}},
             scheduler={"interval_s": 0.1},
         )
-        await self.runner.serve(create_app(settings, executor=self.executor), port, graceful_s=1)
+        self.app = create_app(settings, executor=self.executor)
+        await self.runner.serve(self.app, port, graceful_s=1)
         return self
 
     async def stop(self) -> None:
@@ -154,3 +159,54 @@ def parse_sse(body: str) -> list[tuple[str, dict]]:
         if "data" in fields:
             events.append((fields.get("event", "message"), json.loads(fields["data"])))
     return events
+
+
+GIB = 2**30
+
+
+@dataclass
+class RecordedSampler:
+    """Stands in for the gateway's GPU sampler with one recorded sample (the routes read only ``latest``)."""
+
+    latest: object
+
+    async def stop(self) -> None:
+        return None
+
+
+def recorded_slice_sample(user: str) -> object:
+    """A sample as the sampler records it on an 80 GiB GPU: ``user``'s 0.25 slice (8 GiB cap) keeps
+    7.75 % of the GPU busy (31 % of the slice) and holds 5.2 GiB; bob's slice next to it is idle."""
+    from arenahub.gateway.gpumon import GpuReading, NvmlSnapshot, Owner, OwnerUsage, ProcessReading
+    from arenahub.gateway.gpumon_service import GpuSample
+
+    gpu = GpuReading(index=0, uuid="GPU-0", name="NVIDIA H100 80GB HBM3", util_pct=7.75, mem_used_bytes=int(5.2 * GIB),
+                     mem_total_bytes=80 * GIB)
+    mine = Owner("notebook", f"{user}/", user, root_pid=4242, gpu_fraction=0.25, gpu_indices=(0,),
+                 mem_limit_bytes=8 * GIB, profile="gpu-quarter")
+    bobs = Owner("notebook", "bob/", "bob", root_pid=4343, gpu_fraction=0.25, gpu_indices=(0,),
+                 mem_limit_bytes=8 * GIB, profile="gpu-quarter")
+    snapshot = NvmlSnapshot(taken_at=1_800_000_000.0, gpus=(gpu,),
+                            processes=(ProcessReading(0, 4250, int(5.2 * GIB), 7.75),))
+    return GpuSample(snapshot, owners=(mine, bobs),
+                     usages=(OwnerUsage(mine, 0, 0.0775, int(5.2 * GIB), (4250,)),))
+
+
+async def use_recorded_sampler(gateway: InProcessGateway, sample: object) -> None:
+    """Stop the gateway's own sampler and answer /gpus with ``sample`` from now on."""
+    assert gateway.app is not None
+    obs = gateway.app.state.observability
+    if obs.sampler is not None:
+        await obs.sampler.stop()
+    obs.sampler = RecordedSampler(sample)
+
+
+async def register_dataset(hub: HubApiStandIn, gateway: InProcessGateway, data_dir: Path, name: str = "pts") -> None:
+    """Make an empty dataset folder under ``data_dir`` and register it as the organiser (Test needs a dataset)."""
+    for part in ("train", "test/inputs", "test/annotations"):
+        (data_dir / name / part).mkdir(parents=True)
+    headers = {"Authorization": f"Bearer {hub.token_for('organiser')}"}
+    async with httpx.AsyncClient(base_url=gateway.url, headers=headers) as http:
+        reply = await http.post("/datasets", json={"name": name, "path": str(data_dir / name)})
+    if reply.status_code != 201:
+        raise AssertionError(f"registering dataset {name} failed: {reply.status_code} {reply.text}")

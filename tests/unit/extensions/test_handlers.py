@@ -236,3 +236,30 @@ async def test_a_jobs_score_is_proxied_and_says_why_a_train_job_has_none(stack):
     assert score["available"] is True and score["status"] == "not-scored"
     assert "Only test jobs on a competition's dataset are scored." in score["message"]
     assert unknown == {"available": False}
+
+
+async def test_the_gpu_figures_of_the_users_own_slice_are_proxied_from_the_gateway(stack):
+    from tests.unit.extensions.servers import recorded_slice_sample, use_recorded_sampler
+
+    await use_recorded_sampler(stack.gateway, recorded_slice_sample("alice"))
+    async with stack.server.client() as http:
+        mine = (await http.get("gpus/mine")).json()
+    assert mine["available"] is True
+    assert mine["message"] == "your slice: 31 % busy, 5.2 / 8 GiB"
+    assert [(s["kind"], s["key"]) for s in mine["slices"]] == [("notebook", "alice/")]  # not bob's slice
+
+
+async def test_without_gpu_readings_the_gpu_view_passes_the_gateways_reason_on_unchanged(stack):
+    from arenahub.extensions.gatewayclient import GatewayClient
+
+    async with stack.server.client() as http:
+        mine = (await http.get("gpus/mine")).json()
+    direct = GatewayClient(stack.gateway.url, stack.hub.token_for("alice"))
+    straight = await direct.fetch_json("gpus/mine")  # the gateway's own answer on this machine
+    await direct.aclose()
+    assert mine == {"available": True, **straight}
+    assert mine["slices"] == [] and mine["message"]
+    await stack.gateway.stop()
+    async with stack.server.client() as http:
+        down = await http.get("gpus/mine")
+    assert down.status_code == 503 and down.json()["error"] == "gateway-unreachable"

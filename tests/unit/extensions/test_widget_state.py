@@ -10,15 +10,18 @@ from arenahub.widgets.state import (
     QuotaView,
     decide_buttons,
     make_leaderboard_rows,
+    make_gpu_line,
     make_quota_view,
     next_retry_delay_s,
+    pick_entrypoint,
     refusal_from_error,
 )
 
 pytestmark = pytest.mark.unit
 
 NOW = 1_800_000_000.0
-READY = PanelState(gateway="ok", folder="demo", entrypoint="train.py", datasets=("digits",), dataset="digits")
+READY = PanelState(gateway="ok", folder="demo", entrypoint="train.py", test_entrypoint="predict.py",
+                   datasets=("digits",), dataset="digits")
 
 
 def test_a_ready_panel_enables_train_and_test_but_not_cancel_without_a_job():
@@ -33,7 +36,6 @@ def test_a_ready_panel_enables_train_and_test_but_not_cancel_without_a_job():
     ({"gateway": "not-configured", "gateway_message": "ARENAHUB_GATEWAY_URL is not set."}, "ARENAHUB_GATEWAY_URL"),
     ({"submitting": "train"}, "A train job is being packed and sent"),
     ({"folder_exists": False}, "The job folder 'demo' does not exist"),
-    ({"entrypoint": None}, "Choose the entry point"),
     ({"quota": QuotaView(gpu_hours_used=10, gpu_hours_limit=10, resets_at="Monday 00:00 UTC"), "gpus": 1},
      "no GPU-hours left (resets Monday 00:00 UTC). Choose 0 GPUs"),
 ])
@@ -58,11 +60,34 @@ def test_no_test_submissions_left_disables_only_test():
 @pytest.mark.parametrize("changes, words", [
     ({"datasets": (), "dataset": None}, "No datasets are registered yet"),
     ({"dataset": None}, "Choose a dataset"),
+    ({"test_entrypoint": None}, "Choose the test entry point: the script that answers the hidden test inputs"),
 ])
 def test_test_needs_a_dataset_while_train_does_not(changes, words):
     buttons = decide_buttons(replace(READY, **changes), NOW)
     assert buttons.train.enabled
     assert not buttons.test.enabled and words in buttons.test.reason
+
+
+def test_train_needs_its_own_entry_point_while_test_does_not():
+    buttons = decide_buttons(replace(READY, entrypoint=None), NOW)
+    assert not buttons.train.enabled and "Choose the entry point" in buttons.train.reason
+    assert buttons.test.enabled
+
+
+@pytest.mark.parametrize("scripts, kind, picks, expected", [
+    (["predict.py", "train.py"], "train", {}, "train.py"),
+    (["predict.py", "train.py"], "test", {}, "predict.py"),
+    (["eval.sh", "src/infer.py", "train.py"], "test", {}, "src/infer.py"),  # no predict.py: the first .py
+    (["eval.sh", "main.py", "train.py"], "test", {"fallback": "train.py"}, "train.py"),  # the old single picker
+    (["eval.sh", "run.sh"], "test", {}, "eval.sh"),
+    (["eval.sh", "run.sh"], "train", {}, "eval.sh"),
+    (["predict.py", "score.py", "train.py"], "test", {"wanted": "score.py"}, "score.py"),
+    (["predict.py", "score.py", "train.py"], "test", {"wanted": "gone.py", "current": "score.py"}, "score.py"),
+    (["predict.py", "train.py"], "test", {"current": "other-folder.py"}, "predict.py"),
+    ([], "test", {"wanted": "predict.py"}, ""),
+])
+def test_train_and_test_each_pick_their_own_script(scripts, kind, picks, expected):
+    assert pick_entrypoint(scripts, kind, **picks) == expected
 
 
 @pytest.mark.parametrize("status, reason", [
@@ -139,3 +164,44 @@ def test_a_scored_test_job_shows_its_score_and_the_rank_of_its_own_leaderboard_r
                                 "message": "The score appears when the test job has succeeded and been scored."}, board)
     assert "score" not in pending and "The score appears when" in job_status_html(pending, NOW)
     assert merge_score(job, {"available": False}, board) == job
+
+
+# Replies recorded from the gateway's GET /gpus/mine (services/gateway/routes/observability.py).
+REPLY_SLICE = {"taken_at": 1_800_000_000.0, "message": "your slice: 31 % busy, 5.2 / 8 GiB", "slices": [
+    {"kind": "notebook", "key": "alice/", "gpu_fraction": 0.25, "busy_ratio": 0.31, "mem_used_bytes": 5583457484,
+     "mem_limit_bytes": 8589934592, "message": "your slice: 31 % busy, 5.2 / 8 GiB"}]}
+REPLY_SLICE_AND_JOB = {"taken_at": 1_800_000_000.0, "slices": [
+    {"kind": "job", "key": "3f2a", "gpu_fraction": 1.0, "busy_ratio": 0.97, "mem_used_bytes": 42949672960,
+     "mem_limit_bytes": 85899345920, "message": "job 3f2a: 97 % busy, 40.0 / 80 GiB"},
+    REPLY_SLICE["slices"][0]]}
+REPLY_NO_GPU = {"slices": [], "message": "No GPU readings on this machine: NVML could not start (NVML Shared "
+                "Library Not Found); is the NVIDIA driver installed?."}
+REPLY_NOTHING_HELD = {"taken_at": 1_800_000_000.0, "slices": [], "message": "You hold no GPU right now."}
+
+
+@pytest.mark.parametrize("reply, text, has_reading", [
+    ({"available": True, **REPLY_SLICE}, "your slice: 31 % busy, 5.2 / 8 GiB", True),
+    ({"available": True, **REPLY_SLICE_AND_JOB},
+     "your slice: 31 % busy, 5.2 / 8 GiB · job 3f2a: 97 % busy, 40.0 / 80 GiB", True),
+    ({"available": True, **REPLY_NO_GPU}, REPLY_NO_GPU["message"], False),
+    ({"available": True, **REPLY_NOTHING_HELD}, "You hold no GPU right now.", False),
+    ({"available": True, "slices": [], "message": "The GPU sampler is off in this gateway."},
+     "The GPU sampler is off in this gateway.", False),
+])
+def test_the_gpu_line_shows_the_slice_figures_or_the_samplers_reason(reply, text, has_reading):
+    from arenahub.widgets.views import gpu_html
+
+    line = make_gpu_line(reply)
+    assert line is not None and (line.text, line.has_reading) == (text, has_reading)
+    html = gpu_html(line)
+    assert text in html
+    assert ("#6c757d" in html) is (not has_reading)  # no figures: in grey
+
+
+def test_the_gpu_line_is_hidden_where_the_gateway_offers_no_gpu_view():
+    from arenahub.widgets.views import gpu_html
+
+    assert make_gpu_line({"available": False}) is None
+    assert make_gpu_line(None) is None
+    assert make_gpu_line({"available": True, "slices": []}) is None
+    assert gpu_html(None) == ""

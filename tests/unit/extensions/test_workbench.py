@@ -6,6 +6,7 @@ import time
 import pytest
 
 from arenahub.widgets.workbench import Workbench
+from tests.unit.extensions.servers import register_dataset
 
 pytestmark = pytest.mark.unit
 
@@ -68,3 +69,83 @@ async def test_a_train_click_on_an_empty_folder_shows_the_servers_message_and_su
     assert "Nothing was submitted" in ui.message.value and "✖" in ui.message.value
     assert stack.gateway.executor.started == []
     assert not ui.train.disabled  # fixing the folder is the way forward, so Train stays usable
+
+
+async def test_train_runs_train_py_and_test_runs_predict_py_without_touching_a_picker(stack, tmp_path):
+    await register_dataset(stack.hub, stack.gateway, tmp_path)
+    for name in ("predict.py", "train.py", "utils.py"):
+        (stack.home / "demo").mkdir(exist_ok=True)
+        (stack.home / "demo" / name).write_text("print('hi')\n")
+    panel = Workbench("demo", dataset="pts", server_url=stack.server.url, token=stack.server.token)
+    try:
+        ui = panel.ui
+        await until(lambda: not ui.test.disabled and not ui.train.disabled, "Train and Test to be enabled")
+        assert (ui.entrypoint.value, ui.test_entrypoint.value) == ("train.py", "predict.py")
+        assert ui.entrypoint.description == "Train runs" and ui.test_entrypoint.description == "Test runs"
+        ui.train.click()
+        await until(lambda: len(stack.gateway.executor.started) == 1 and not ui.test.disabled, "the train job")
+        ui.test.click()
+        await until(lambda: len(stack.gateway.executor.started) == 2, "the test job")
+        await until(lambda: "(test, predict.py)" in ui.job_status.value, "the test job's line")
+    finally:
+        await asyncio.to_thread(panel.close)
+    started = stack.gateway.executor.started
+    assert [(s.env.get("ARENAHUB_JOB_KIND"), s.argv[-1]) for s in started] == [("train", "train.py"),
+                                                                                ("test", "predict.py")]
+
+
+async def test_the_old_single_entrypoint_argument_still_picks_the_train_script_and_test_falls_back_to_it(stack):
+    (stack.home / "solo").mkdir()
+    for name in ("main.py", "train.py"):
+        (stack.home / "solo" / name).write_text("")
+    panel = Workbench("solo", entrypoint="main.py", server_url=stack.server.url, token=stack.server.token)
+    try:
+        await until(lambda: panel.ui.entrypoint.value == "main.py", "the entry point")
+        assert panel.ui.test_entrypoint.value == "main.py"  # no predict.py: the script named for both, as before
+        panel.ui.folder.value = "demo-missing"
+        await until(lambda: panel.ui.test_entrypoint.options == ("",), "the empty folder's pickers")
+        await until(lambda: "demo-missing&#x27; does not exist" in panel.ui.reasons.value, "the reason")
+    finally:
+        await asyncio.to_thread(panel.close)
+
+
+async def test_the_panel_shows_the_users_gpu_slice_figures_from_the_sampler(stack, workbench):
+    from tests.unit.extensions.servers import recorded_slice_sample, use_recorded_sampler
+
+    ui = workbench.ui
+    await until(lambda: "Connected" in ui.health.value, "the gateway")
+    await use_recorded_sampler(stack.gateway, recorded_slice_sample("alice"))
+    workbench._wake.set()  # the next poll, rather than in 10 s
+    await until(lambda: "your slice: 31 % busy, 5.2 / 8 GiB" in ui.gpu.value, "the GPU line")
+    assert ui.gpu.layout.display is None and "#6c757d" not in ui.gpu.value
+
+
+async def test_without_gpu_readings_the_panel_shows_the_samplers_reason(stack, workbench):
+    from arenahub.extensions.gatewayclient import GatewayClient
+
+    direct = GatewayClient(stack.gateway.url, stack.hub.token_for("alice"))
+    reason = (await direct.fetch_json("gpus/mine"))["message"]
+    await direct.aclose()
+    await until(lambda: reason in workbench.ui.gpu.value, "the sampler's reason")
+    assert workbench.ui.gpu.layout.display is None and "#6c757d" in workbench.ui.gpu.value
+
+
+async def test_scrolling_up_pauses_the_log_view_and_scrolling_back_down_catches_up(stack, workbench):
+    ui = workbench.ui
+    await until(lambda: "Connected" in ui.health.value, "the gateway")
+    async with stack.server.client() as http:  # a job that runs until the test ends it
+        reply = await http.post("jobs", json={"folder": "demo", "kind": "train", "entrypoint": "train.py",
+                                              "env": {"FAKE_END": "hang"}})
+    job_id = reply.json()["id"]
+    workbench._wake.set()  # the panel opens on the newest job
+    await until(lambda: "line 2" in ui.log.value, "the first lines")
+    ui.log.following = False  # what the browser sends when the user scrolls up
+    assert ui.follow.value is False  # ... and the Follow log box unticks with it
+    drawn = ui.log.value
+    stack.gateway.executor.emit(job_id, "written while the user reads")
+    await until(lambda: workbench._logs.entries[-1].text == "written while the user reads", "the line to arrive")
+    await asyncio.sleep(0.6)  # more than two redraw periods
+    assert ui.log.value == drawn, "the view moved while the user was reading"
+    ui.log.following = True  # scrolled back to the bottom
+    await until(lambda: "written while the user reads" in ui.log.value, "the view to catch up")
+    stack.gateway.executor.finish(job_id, "succeeded", 0)
