@@ -35,7 +35,8 @@ def save_new_competition(session: Session, competition: Competition) -> Competit
     session.add(competition)
     session.flush()
     save_audit_event(session, kind="admin", actor=competition.created_by, subject=competition.id, now=competition.created_at,
-                     message=f"created competition {competition.id}", detail={"dataset": competition.dataset})
+                     message=f"created competition {competition.id}",
+                     detail={"dataset": competition.dataset, "log_policy": competition.spec.get("log_policy")})
     return competition
 
 

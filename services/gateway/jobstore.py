@@ -135,4 +135,5 @@ def job_summary(job: Job) -> dict[str, Any]:
         "exit_code": job.exit_code,
         "reason": job.reason,
         "log_lines": job.log_lines,
+        "rerun_of": job.rerun_of,
     }

@@ -17,6 +17,7 @@ from arenahub.gateway.jobstore import save_result
 from arenahub.gateway.loggate import LogGate, Released
 from arenahub.gateway.logstore import LogBatch, save_log_batch
 from arenahub.gateway.observability import GatewayMetrics
+from arenahub.gateway.policyaudit import save_first_policy_events, save_policy_summary
 from arenahub.gateway.signals import JobSignals
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ async def pump_run(ctx: PumpContext, job_id: str, handle: RunHandle, offset: int
     no gap and no duplicate.
     """
     records: asyncio.Queue[object] = asyncio.Queue(maxsize=10 * BATCH_MAX_RECORDS)
+    policy = policy_name_of(gate)  # what the audit trail calls the log policy
     reader = asyncio.create_task(_read_all(ctx.executor, handle, offset, records), name=f"read-logs-{job_id}")
     last: LogRecord | None = None
     try:
@@ -56,7 +58,7 @@ async def pump_run(ctx: PumpContext, job_id: str, handle: RunHandle, offset: int
             batch, ended = await _next_batch(records)
             if batch:
                 last = batch[-1]
-                await _commit(ctx, job_id, gate.feed(batch, ctx.clock()))
+                await _commit(ctx, job_id, gate.feed(batch, ctx.clock()), policy)
             if ended:
                 break
         read_error = reader.exception() if reader.done() and not reader.cancelled() else None
@@ -65,10 +67,12 @@ async def pump_run(ctx: PumpContext, job_id: str, handle: RunHandle, offset: int
         owed = gate.flush(ctx.clock(), last)
         final = LogBatch(owed.lines, owed.withheld, owed.metrics, None)
 
-        def save_final(session: Session) -> None:
+        def save_final(session: Session) -> None:  # runs in a worker thread: captures no gate, only plain values
             save_log_batch(session, job_id, final)
+            save_first_policy_events(session, job_id, final.withheld, policy=policy, now=ctx.clock())
             save_result(session, job_id, status=result.status, exit_code=result.exit_code,
                         reason=result.reason, finished_at=result.finished_at)
+            save_policy_summary(session, job_id, policy=policy, now=ctx.clock())  # audit: counts by reason
 
         await _save_with_retries(ctx.db, save_final)
         ctx.metrics.lines_released(owed)
@@ -105,11 +109,22 @@ async def _next_batch(records: asyncio.Queue[object]) -> tuple[list[LogRecord], 
     return batch, False
 
 
-async def _commit(ctx: PumpContext, job_id: str, released: Released) -> None:
+def policy_name_of(gate: LogGate) -> str:
+    """The name the audit trail gives the gate's log policy (its ``name``, e.g. "filtered")."""
+    return str(getattr(gate.policy, "name", "") or type(gate.policy).__name__)
+
+
+async def _commit(ctx: PumpContext, job_id: str, released: Released, policy: str) -> None:
     if released.offset is None:
         return
     batch = LogBatch(released.lines, released.withheld, released.metrics, released.offset)
-    await _save_with_retries(ctx.db, lambda session: save_log_batch(session, job_id, batch))
+
+    def save(session: Session) -> None:
+        # The first line held back for a new reason is audited with the lines, in one transaction.
+        if save_log_batch(session, job_id, batch):
+            save_first_policy_events(session, job_id, batch.withheld, policy=policy, now=ctx.clock())
+
+    await _save_with_retries(ctx.db, save)
     ctx.metrics.lines_released(released)
     ctx.signals.notify(job_id)
 

@@ -42,6 +42,7 @@ class Job(Base):
     run_handle: Mapped[str | None] = mapped_column(Text)
     log_offset: Mapped[int] = mapped_column(BigInteger, default=0)
     log_lines: Mapped[int] = mapped_column(Integer, default=0)
+    rerun_of: Mapped[str | None] = mapped_column(String(32), index=True)  # an admin's re-run of this job's snapshot
 
 
 class LogLine(Base):

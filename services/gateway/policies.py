@@ -18,6 +18,7 @@ class FilterPolicy:
 
     def __init__(self, policy: Policy) -> None:
         self.filter = LogFilter(policy)
+        self.name = policy.policy  # open, filtered or whitelist: what the audit trail calls it
 
     def feed(self, text: str, now: float) -> list[LogVerdict]:
         """The filter's decisions for one line, as verdicts."""

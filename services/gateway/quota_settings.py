@@ -12,8 +12,9 @@ NOTIFY_EVENTS = ("job_end", "job_failed", "low_quota")
 class QuotaSettings(BaseModel):
     """Site-wide quota defaults and how often GPU use is charged.
 
-    A job on a competition's dataset follows that competition's ``quotas`` and ``window``;
-    every other job, and every notebook spawn, follows ``limits`` and ``window`` here.
+    A job on a competition's dataset must fit that competition's ``quotas`` and ``window`` and
+    also ``limits`` here (the stricter refusal wins); every other job follows ``limits`` and
+    ``window`` here; a GPU notebook spawn must fit ``limits`` and every open competition.
     """
 
     limits: QuotaConfig = Field(

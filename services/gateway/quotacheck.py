@@ -12,9 +12,9 @@ from arenahub.gateway.db import Database
 from arenahub.gateway.jobstore import save_new_job
 from arenahub.gateway.models import Job
 from arenahub.gateway.quota_settings import QuotaSettings
-from arenahub.gateway.quotastore import QuotaScope, load_scope_for_dataset, load_spawn_scopes, load_usage
+from arenahub.gateway.quotastore import QuotaScope, load_scopes_for_dataset, load_spawn_scopes, load_usage
 from arenahub.gateway.specs import JobSpec
-from arenahub.quota import QuotaDecision, decide_spawn, decide_submission, iso_utc
+from arenahub.quota import QuotaDecision, decide_spawn, decide_strictest, decide_submission, iso_utc
 
 
 class QuotaRefused(QuotaExceeded):
@@ -24,7 +24,7 @@ class QuotaRefused(QuotaExceeded):
         super().__init__(decision.message, reason=decision.reason)
         self.status = decision.status
         self.resets_at = decision.resets_at
-        self.reply_extra: dict[str, Any] = {"resets_at": iso_utc(decision.resets_at)}
+        self.reply_extra: dict[str, Any] = {"resets_at": iso_utc(decision.resets_at), "limit": decision.limit}
         self.reply_headers: dict[str, str] = {}
 
 
@@ -36,22 +36,28 @@ def _retry_after(decision: QuotaDecision, now: float) -> str | None:
 
 def _refuse(session: Session, user: str, decision: QuotaDecision, now: float, detail: dict[str, Any]) -> None:
     save_audit_event(session, kind="quota-refused", actor=user, subject=user, now=now, message=decision.message,
-                     detail={"reason": decision.reason, "resets_at": decision.resets_at, **detail})
+                     detail={"reason": decision.reason, "resets_at": decision.resets_at, "limit": decision.limit, **detail})
 
 
 async def check_submission_quota(db: Database, settings: QuotaSettings, user: str, spec: JobSpec, now: float) -> QuotaScope:
     """The scope the job counts in; raises QuotaRefused (429, or 403 for a closed window) and audits the refusal."""
 
     def decide(session: Session) -> tuple[QuotaScope, QuotaDecision]:
-        scope = load_scope_for_dataset(session, spec.dataset, settings)
-        usage = load_usage(session, user, scope, now)
-        decision = decide_submission(scope.config, scope.window, usage, kind=spec.kind, gpus=spec.gpus,
-                                     time_limit_s=float(spec.time_limit_s or 0), now=now)
-        return scope, decision
+        # A competition job must fit the competition's limits and the site's: the stricter refusal wins.
+        scopes = load_scopes_for_dataset(session, spec.dataset, settings)
+        decisions = [
+            (scope.competition, decide_submission(
+                scope.config, scope.window, load_usage(session, user, scope, now), kind=spec.kind, gpus=spec.gpus,
+                time_limit_s=float(spec.time_limit_s or 0), now=now,
+            ))
+            for scope in scopes
+        ]
+        return scopes[0], decide_strictest(decisions)
 
     scope, decision = await db.read(decide)
     if not decision.allowed:
-        detail = {"kind": spec.kind, "gpus": spec.gpus, "dataset": spec.dataset, "competition": scope.competition}
+        detail = {"kind": spec.kind, "gpus": spec.gpus, "dataset": spec.dataset, "competition": scope.competition,
+                  "limit": decision.limit}
         await db.write(_refuse, user, decision, now, detail)
         raise _refusal(decision, now)
     return scope
@@ -61,11 +67,10 @@ async def check_spawn_quota(db: Database, settings: QuotaSettings, user: str, gp
     """Raise QuotaRefused (429) when a notebook on ``gpu_fraction`` of a GPU would exceed any open budget."""
 
     def decide(session: Session) -> QuotaDecision:
-        for scope in load_spawn_scopes(session, settings, now):
-            decision = decide_spawn(scope.config, load_usage(session, user, scope, now), gpu_fraction=gpu_fraction)
-            if not decision.allowed:
-                return decision
-        return QuotaDecision(allowed=True)
+        return decide_strictest([
+            (scope.competition, decide_spawn(scope.config, load_usage(session, user, scope, now), gpu_fraction=gpu_fraction))
+            for scope in load_spawn_scopes(session, settings, now)
+        ])
 
     decision = await db.read(decide)
     if not decision.allowed:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-
-import httpx
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -26,8 +28,11 @@ from arenahub.gateway.models import FINAL_STATUSES, Job
 from arenahub.gateway.notify import Notice, make_job_notice, make_low_quota_notice, send_notice
 from arenahub.gateway.notifystore import claim_notice, load_destination
 from arenahub.gateway.quota_settings import NotifySettings, QuotaSettings
-from arenahub.gateway.quotastore import QuotaScope, load_cursor, load_jobs_to_charge, load_scope_for_dataset, load_usage, save_charge
-from arenahub.quota.notebooks import NotebookRun, notebook_runs
+from arenahub.gateway.quotastore import (
+    QuotaScope, load_cursor, load_jobs_to_charge, load_open_notebook_ids, load_scope_for_dataset, load_scopes_for_dataset,
+    load_usage, save_charge, settle_notebook,
+)
+from arenahub.quota.notebooks import NotebookRun, notebook_end, notebook_runs, server_fraction, split_source_id
 from arenahub.quota import format_utc, gpu_left_s, gpu_period, is_low, make_charge, must_stop
 
 log = logging.getLogger(__name__)
@@ -138,38 +143,76 @@ class QuotaKeeper:
         return None
 
     async def _charge_notebooks(self, now: float) -> None:
-        # Notebooks are charged from their start to each pass; the seconds between a server's
-        # last pass and its stop are not charged (at most one charge interval per session).
+        # Running notebooks are charged from their start to each pass; one that stopped since is
+        # charged from its last pass to the moment the hub stopped it, then settled (exactly once:
+        # the cursor is in the database, so a restarted gateway settles what stopped meanwhile).
         if not self.hub_api_url or not (self.settings.notebook_profiles or self.settings.notebook_default_fraction):
             return
-        try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                reply = await client.get(f"{self.hub_api_url.rstrip('/')}/users", params={"state": "active"},
-                                         headers={"Authorization": f"token {self.hub_api_token}"})
-            reply.raise_for_status()
-            users = reply.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            log.warning("Cannot list running notebooks from the hub (%s); they are charged on a later pass", exc)
-            return
-        runs = notebook_runs(users if isinstance(users, list) else users.get("items", []),
-                             self.settings.notebook_profiles, self.settings.notebook_default_fraction)
-        for run in runs:
-            def charge(session: Session, run: NotebookRun = run) -> None:
-                cursor = load_cursor(session, "notebook", run.source_id, run.started_at)
-                entry = make_charge(user=run.user, competition="", source="notebook", source_id=run.source_id,
-                                    gpu_fraction=run.gpu_fraction, charged_until=cursor.charged_until, until=now)
-                save_charge(session, cursor, entry, settle=False)
+        async with httpx.AsyncClient(base_url=self.hub_api_url.rstrip("/") + "/", timeout=10,
+                                     headers={"Authorization": f"token {self.hub_api_token}"}) as hub:
+            users = await self._hub_get(hub, "users", {"state": "active"})
+            if users is None:
+                return
+            runs = notebook_runs(users if isinstance(users, list) else users.get("items", []),
+                                 self.settings.notebook_profiles, self.settings.notebook_default_fraction)
+            for run in runs:
+                def charge(session: Session, run: NotebookRun = run) -> None:
+                    cursor = load_cursor(session, "notebook", run.source_id, run.started_at)
+                    entry = make_charge(user=run.user, competition="", source="notebook", source_id=run.source_id,
+                                        gpu_fraction=run.gpu_fraction, charged_until=cursor.charged_until, until=now)
+                    save_charge(session, cursor, entry, settle=False)
 
-            try:
-                await self.db.write(charge)
-            except IntegrityError:
-                log.info("Notebook %s was charged by another pass meanwhile", run.source_id)
+                try:
+                    await self.db.write(charge)
+                except IntegrityError:
+                    log.info("Notebook %s was charged by another pass meanwhile", run.source_id)
+            running = {run.source_id for run in runs}
+            for source_id in await self.db.read(load_open_notebook_ids):
+                if source_id not in running:
+                    await self._settle_notebook(hub, source_id, now)
+
+    async def _settle_notebook(self, hub: httpx.AsyncClient, source_id: str, now: float) -> None:
+        user = split_source_id(source_id)[0]
+        model = await self._hub_get(hub, f"users/{quote(user, safe='')}", {"include_stopped_servers": "1"},
+                                    missing_ok=True)
+        if model is None:
+            return  # the hub did not answer: try again next pass
+        end = notebook_end(source_id, model or None)
+        if end.state == "running":
+            return
+        if end.state == "unknown":
+            log.warning("Notebook %s stopped at an unknown time (its server is gone or started again); its charge "
+                        "ends at the last pass", source_id)
+        stopped_at = None if end.stopped_at is None else min(end.stopped_at, now)
+        fraction = server_fraction(end.server or {}, self.settings.notebook_profiles,
+                                   self.settings.notebook_default_fraction)
+        try:
+            charged = await self.db.write(settle_notebook, source_id, user, stopped_at, fraction)
+        except IntegrityError:
+            log.info("Notebook %s was settled by another pass meanwhile", source_id)
+            return
+        log.info("Notebook %s stopped; charged its last %.1f GPU-seconds", source_id, charged)
+
+    async def _hub_get(self, hub: httpx.AsyncClient, path: str, params: dict[str, str], *,
+                       missing_ok: bool = False) -> Any:
+        """The hub API's JSON reply; {} for a 404 when ``missing_ok``; None (logged) when the hub cannot answer."""
+        try:
+            reply = await hub.get(path, params=params)
+            if missing_ok and reply.status_code == 404:
+                return {}
+            reply.raise_for_status()
+            return reply.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("Cannot read %s from the hub (%s); notebooks are charged on a later pass", path, exc)
+            return None
 
     async def _stop_at_budget(self, job: Job, now: float) -> None:
-        scope = await self.db.read(load_scope_for_dataset, job.dataset, self.settings)
-        usage = await self.db.read(load_usage, job.user, scope, now)
-        if must_stop(scope.config, usage) and job.id not in self._stopping and job.run_handle is not None:
-            await self._stop(job, scope, usage.gpu_reset_at, now)
+        # A competition job stops when either its competition's budget or the site's runs out.
+        for scope in await self.db.read(load_scopes_for_dataset, job.dataset, self.settings):
+            usage = await self.db.read(load_usage, job.user, scope, now)
+            if must_stop(scope.config, usage) and job.id not in self._stopping and job.run_handle is not None:
+                await self._stop(job, scope, usage.gpu_reset_at, now)
+                return
 
     async def _low_quota_notice(self, user: str, dataset: str | None, now: float) -> Notice | None:
         # Once per user, competition and period: the key names the period it warns about.

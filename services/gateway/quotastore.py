@@ -14,7 +14,7 @@ from arenahub.gateway.competitionmodels import Competition
 from arenahub.gateway.models import ACTIVE_STATUSES, FINAL_STATUSES, Job
 from arenahub.gateway.quota_settings import QuotaSettings
 from arenahub.gateway.quotamodels import ChargeCursor, LedgerRow
-from arenahub.quota import GpuLedger, LedgerEntry, Usage, day_bounds, gpu_period
+from arenahub.quota import GpuLedger, LedgerEntry, Usage, day_bounds, gpu_period, make_charge
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,18 @@ def load_scope_for_dataset(session: Session, dataset: str | None, settings: Quot
         if row is not None:
             return make_competition_scope(row)
     return site_scope(settings)
+
+
+def load_scopes_for_dataset(session: Session, dataset: str | None, settings: QuotaSettings) -> list[QuotaScope]:
+    """Every scope whose limits a job on ``dataset`` must fit: its competition's (if any), then the site's.
+
+    The site's ``window`` applies to jobs outside competitions only: a competition job follows
+    the competition's window, and the site's limits still cap it.
+    """
+    scope = load_scope_for_dataset(session, dataset, settings)
+    if not scope.competition:
+        return [scope]
+    return [scope, QuotaScope("", settings.limits, CompetitionWindow())]
 
 
 def load_spawn_scopes(session: Session, settings: QuotaSettings, now: float) -> list[QuotaScope]:
@@ -102,7 +114,9 @@ def load_usage(session: Session, user: str, scope: QuotaScope, now: float) -> Us
     active = session.scalar(
         select(func.coalesce(func.sum(Job.gpus_requested), 0)).where(Job.user == user, Job.status.in_(ACTIVE_STATUSES))
     )
-    tests = select(func.count()).select_from(Job).where(Job.user == user, Job.kind == "test", Job.status != "cancelled")
+    tests = select(func.count()).select_from(Job).where(
+        Job.user == user, Job.kind == "test", Job.status != "cancelled", Job.rerun_of.is_(None)  # re-runs are admins'
+    )
     if scope.dataset is not None:
         tests = tests.where(Job.dataset == scope.dataset)
     day_start = day_bounds(now)[0]
@@ -160,3 +174,32 @@ def load_ledger_total(session: Session, *, user: str | None = None, source_id: s
     if source_id is not None:
         query = query.where(LedgerRow.source_id == source_id)
     return float(session.scalar(query) or 0.0)
+
+
+def load_open_notebook_ids(session: Session) -> list[str]:
+    """Ids of notebook runs whose charge is not settled (running, or stopped since the last pass)."""
+    query = select(ChargeCursor.source_id).where(ChargeCursor.source == "notebook", ChargeCursor.settled.is_(False))
+    return list(session.scalars(query.order_by(ChargeCursor.source_id)))
+
+
+def settle_notebook(session: Session, source_id: str, user: str, stopped_at: float | None, fraction: float) -> float:
+    """Charge a stopped notebook run from its cursor to ``stopped_at`` and settle it, in one transaction.
+
+    The GPU fraction is the one its earlier charges used, else ``fraction``. ``stopped_at`` None
+    (the stop time is lost) settles it where it is, charging nothing more. Returns the
+    GPU-seconds charged now.
+    """
+    cursor = session.get(ChargeCursor, ("notebook", source_id))
+    if cursor is None or cursor.settled:
+        return 0.0
+    charged_fraction = session.scalar(
+        select(LedgerRow.gpu_fraction).where(LedgerRow.source == "notebook", LedgerRow.source_id == source_id)
+        .order_by(LedgerRow.end_at.desc()).limit(1)
+    )
+    entry = None
+    if stopped_at is not None:
+        entry = make_charge(user=user, competition="", source="notebook", source_id=source_id,
+                            gpu_fraction=float(charged_fraction or fraction), charged_until=cursor.charged_until,
+                            until=stopped_at)
+    save_charge(session, cursor, entry, settle=True)
+    return entry.gpu_seconds if entry is not None else 0.0

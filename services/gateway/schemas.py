@@ -35,6 +35,7 @@ class JobOut(BaseModel):
     exit_code: int | None
     reason: str | None = Field(description="Why it waits, or how it ended.")
     log_lines: int
+    rerun_of: str | None = Field(None, description="The job whose code snapshot an admin re-ran as this job.")
 
 
 class JobListOut(BaseModel):

@@ -68,7 +68,8 @@ def load_score_task(session: Session, job_id: str) -> ScoreTask | None:
         competition_id=competition.id, competition_spec=dict(competition.spec),
         annotations_dir=Path(dataset.path) / "test" / "annotations",
         work_dir=Path(RunHandle.from_json(job.run_handle).run_dir) / WORK_DIR,
-        on_leaderboard=is_on_leaderboard(competition, job.created_at),
+        # A re-run reproduces a score next to its original; it is never a leaderboard entry of its own.
+        on_leaderboard=job.rerun_of is None and is_on_leaderboard(competition, job.created_at),
     )
 
 

@@ -19,6 +19,7 @@ from arenahub.gateway.deps import Gateway
 from arenahub.gateway.models import Job
 from arenahub.gateway.quotacheck import check_submission_quota, save_submitted_job
 from arenahub.gateway.runspecs import code_dir_of
+from arenahub.gateway.snapshots import save_snapshot, snapshot_path_of
 from arenahub.gateway.specs import JobSpec, check_spec, parse_spec
 from arenahub.gateway.uploads import ArchiveLimits, check_archive, extract_archive, too_large
 
@@ -116,7 +117,13 @@ async def accept_submission(gateway: Gateway, principal: Principal, submission: 
     job_id = secrets.token_hex(8)
     code_dir = code_dir_of(settings.state_dir, job_id)
     code_dir.parent.mkdir(parents=True, exist_ok=True)
-    await anyio.to_thread.run_sync(extract_archive, submission.code, manifest, code_dir)
+    try:
+        await anyio.to_thread.run_sync(extract_archive, submission.code, manifest, code_dir)
+        # The upload as it came, for GET /jobs/{id}/snapshot and re-runs (its hash is code_sha256).
+        await anyio.to_thread.run_sync(save_snapshot, snapshot_path_of(settings.state_dir, job_id), submission.code)
+    except BaseException:
+        shutil.rmtree(code_dir.parent, ignore_errors=True)
+        raise
     job = Job(
         id=job_id, user=principal.name, kind=spec.kind, spec=spec.model_dump(mode="json"),
         code_sha256=manifest.sha256, code_bytes=manifest.upload_bytes, dataset=spec.dataset,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from arenahub.core.quota_config import CompetitionWindow, QuotaConfig
 from arenahub.quota.periods import day_bounds, format_utc, week_bounds
@@ -32,6 +33,7 @@ class QuotaDecision:
     message: str = ""
     status: int = 200
     resets_at: float | None = None
+    limit: str = ""  # whose limit refused: "site" or "competition <id>" (set by decide_strictest)
 
 
 ALLOWED = QuotaDecision(allowed=True)
@@ -150,3 +152,28 @@ def is_low(config: QuotaConfig, usage: Usage) -> bool:
     """True when less than ``low_quota_fraction`` of the GPU budget is left (and the warning is on)."""
     budget, left = config.gpu_seconds, gpu_left_s(config, usage)
     return budget is not None and left is not None and config.low_quota_fraction > 0 and left < budget * config.low_quota_fraction
+
+
+def scope_label(competition: str) -> str:
+    """How a refusal names whose limit it is: ``competition <id>``, or ``site`` for the site-wide defaults."""
+    return f"competition {competition}" if competition else "site"
+
+
+def decide_strictest(decisions: Sequence[tuple[str, QuotaDecision]]) -> QuotaDecision:
+    """One decision from those of every scope a job counts in (``(competition id or "", decision)`` pairs).
+
+    Allowed only when every scope allows. Among refusals the stricter wins: a closed window (403)
+    first, then the one that frees up last (no reset time counts as latest). The refusal's message
+    names the limit's owner (the competition's or the site-wide one) and ``limit`` records it.
+    """
+    refusals = [(competition, d) for competition, d in decisions if not d.allowed]
+    if not refusals:
+        return ALLOWED
+
+    def strictness(item: tuple[str, QuotaDecision]) -> tuple[bool, float]:
+        decision = item[1]
+        return decision.status == 403, float("inf") if decision.resets_at is None else decision.resets_at
+
+    competition, decision = max(refusals, key=strictness)  # max keeps the first of equals: the competition's
+    owner = f"Limit of competition {competition!r}" if competition else "Site-wide limit"
+    return replace(decision, message=f"{decision.message} ({owner}.)", limit=scope_label(competition))

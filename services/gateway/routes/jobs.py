@@ -1,17 +1,19 @@
-"""Job routes: submit, list, show and cancel."""
+"""Job routes: submit, list, show and cancel; fetch a job's code snapshot and re-run it (admins)."""
 
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+import anyio.to_thread
+from fastapi import APIRouter, Query, Request, Response
 
 from arenahub.core.errors import UnprocessableInput
-from arenahub.gateway.deps import GatewayDep, PrincipalDep, VisibleJobDep
+from arenahub.gateway.deps import AdminDep, GatewayDep, PrincipalDep, VisibleJobDep
 from arenahub.gateway.jobstore import job_summary, load_jobs, request_cancel
 from arenahub.gateway.models import JOB_STATUSES
 from arenahub.gateway.schemas import ErrorOut, JobListOut, JobOut
+from arenahub.gateway.snapshots import load_rerun_comparison, read_snapshot, rerun_job
 from arenahub.gateway.submissions import accept_submission, read_submission
 
 router = APIRouter(tags=["jobs"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})
@@ -90,3 +92,43 @@ async def cancel_job(job: VisibleJobDep, gateway: GatewayDep) -> JobOut:
     gateway.scheduler.wake()
     gateway.signals.notify(job.id)
     return JobOut.model_validate(job_summary(cancelled))
+
+
+SNAPSHOT_HASH_HEADER = "X-Arenahub-Snapshot-Sha256"
+
+
+@router.get(
+    "/jobs/{job_id}/snapshot",
+    response_class=Response,
+    responses={200: {"content": {"application/gzip": {}}, "description": "The code archive as uploaded"},
+               404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+async def job_snapshot(job: VisibleJobDep, gateway: GatewayDep) -> Response:
+    """The job's code archive exactly as submitted (its owner or admins); the hash header equals ``code_sha256``."""
+    snapshot = await anyio.to_thread.run_sync(read_snapshot, gateway.settings.state_dir, job)
+    return Response(snapshot.data, media_type="application/gzip", headers={
+        SNAPSHOT_HASH_HEADER: snapshot.sha256,
+        "Content-Disposition": f'attachment; filename="job-{job.id}.tar.gz"',
+    })
+
+
+@router.post(
+    "/jobs/{job_id}/rerun",
+    status_code=201,
+    response_model=JobOut,
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+)
+async def rerun(job: VisibleJobDep, gateway: GatewayDep, admin: AdminDep) -> JobOut:
+    """Admins: run the job's snapshot again with its spec as a new job (``rerun_of``), to reproduce its score.
+
+    The re-run is the admin's: it skips the submission quota and is never a leaderboard entry.
+    """
+    again = await rerun_job(gateway, job, admin.name, time.time())
+    gateway.scheduler.wake()
+    return JobOut.model_validate(job_summary(again))
+
+
+@router.get("/jobs/{job_id}/reruns", responses={404: {"model": ErrorOut}})
+async def reruns(job: VisibleJobDep, gateway: GatewayDep, admin: AdminDep) -> dict[str, Any]:
+    """Admins: the job and each re-run of it with their statuses and scores, side by side."""
+    return await gateway.db.read(load_rerun_comparison, job.id)
