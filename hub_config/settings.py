@@ -45,6 +45,10 @@ class ProfileSettings(BaseModel):
         None, description="Also cull idle kernels an open browser tab is connected to. null: yes on GPU profiles.")
     kernel_cull_busy: bool = Field(False, description="Also cull kernels that are running code (off: never cut "
                                    "a long cell).")
+    unattended_timeout_s: int | None = Field(
+        None, ge=0, description="Stop the server after this many idle seconds when no browser is connected to any "
+        "of its kernels and none is running code, before idle_timeout_s. null: 300 on GPU profiles, off on CPU "
+        "ones; 0: off.")
 
 
 class CullSettings(BaseModel):

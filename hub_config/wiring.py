@@ -85,7 +85,10 @@ def configure(c, s: HubSettings) -> None:
         profiles = s.profile_objects()
         default = next((p.slug for p in profiles if p.default), profiles[0].slug)
         timeouts = {"profiles": {p.slug: p.idle_timeout_s for p in profiles if p.idle_timeout_s},
-                    "default_profile": default}
+                    "default_profile": default,
+                    # unattended servers: the culler lists their kernels through the proxy
+                    "unattended": {p.slug: p.unattended_limit_s() for p in profiles if p.unattended_limit_s()},
+                    "proxy_url": f"http://{_loopback(s.ip)}:{s.port}"}
         services.append({
             "name": "idle-culler",
             "command": [sys.executable, "-m", "jupyterhub_idle_culler",
@@ -97,7 +100,7 @@ def configure(c, s: HubSettings) -> None:
         roles.append({
             "name": "idle-culler",
             "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers",
-                       "admin:server_state"],
+                       "admin:server_state", *(["access:servers"] if timeouts["unattended"] else [])],
             "services": ["idle-culler"],
         })
     # The job gateway as a hub-managed service, and the scopes users' servers submit jobs with
@@ -152,6 +155,13 @@ def gateway_service(s: HubSettings, *, api_token: str) -> dict:
         "environment": env,
         "cwd": str(s.gateway_dir),
     }
+
+
+def _loopback(ip: str) -> str:
+    """The address the hub's own services reach the proxy at: loopback when it listens on all."""
+    if ip in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{ip}]" if ":" in ip else ip
 
 
 def _discovered_gpus(s: HubSettings) -> int:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from .slices import GpuDevice
 
 log = logging.getLogger(__name__)
+MIB = 1024 * 1024
 
 
 def load_gpus_nvml() -> list[GpuDevice] | None:
@@ -26,14 +27,20 @@ def load_gpus_nvml() -> list[GpuDevice] | None:
         gpus = []
         for i in range(pynvml.nvmlDeviceGetCount()):
             h = pynvml.nvmlDeviceGetHandleByIndex(i)
-            name = pynvml.nvmlDeviceGetName(h)
-            mem = pynvml.nvmlDeviceGetMemoryInfo(h).total // (1024 * 1024)
-            uuid = pynvml.nvmlDeviceGetUUID(h)
-            gpus.append(GpuDevice(i, name if isinstance(name, str) else name.decode(), int(mem),
-                                  uuid if isinstance(uuid, str) else uuid.decode()))
+            gpus.append(make_nvml_gpu(i, pynvml.nvmlDeviceGetName(h), pynvml.nvmlDeviceGetMemoryInfo(h).total,
+                                      pynvml.nvmlDeviceGetUUID(h)))
         return gpus
     finally:
         pynvml.nvmlShutdown()
+
+
+def make_nvml_gpu(index: int, name: str | bytes, total_bytes: int, uuid: str | bytes) -> GpuDevice:
+    """One GPU from NVML's readings: name and UUID (bytes from older nvidia-ml-py), total memory in bytes."""
+    return GpuDevice(index, _text(name), int(total_bytes) // MIB, _text(uuid))
+
+
+def _text(value: str | bytes) -> str:
+    return value if isinstance(value, str) else value.decode()
 
 
 def load_gpus_smi() -> list[GpuDevice] | None:
@@ -48,14 +55,31 @@ def load_gpus_smi() -> list[GpuDevice] | None:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return parse_smi_csv(out)
+    try:
+        return parse_smi_csv(out)
+    except ValueError as e:
+        log.warning("Notebooks get no GPUs from nvidia-smi: %s. List them under `gpus:` in arenahub.yaml.", e)
+        return None
 
 
 def parse_smi_csv(text: str) -> list[GpuDevice]:
+    """GPUs from ``nvidia-smi --query-gpu=index,name,memory.total,uuid --format=csv[,noheader][,nounits]``.
+
+    The header line and the ``MiB`` unit are accepted. Raises ValueError naming the line when a
+    line is not ``index, name, memory, uuid`` or its memory is not a number (``[N/A]``).
+    """
     gpus = []
     for line in text.strip().splitlines():
-        idx, name, mem, uuid = (x.strip() for x in line.split(","))
-        gpus.append(GpuDevice(int(idx), name, int(float(mem)), uuid))
+        if not line.strip() or line.lstrip().startswith("index,"):
+            continue
+        fields = [x.strip() for x in line.split(",")]
+        if len(fields) != 4:
+            raise ValueError(f"nvidia-smi line {line!r} has {len(fields)} fields, expected index, name, memory, uuid")
+        idx, name, mem, uuid = fields
+        try:
+            gpus.append(GpuDevice(int(idx), name, int(float(mem.removesuffix("MiB"))), uuid))
+        except ValueError:
+            raise ValueError(f"nvidia-smi line {line!r} has no numeric index and memory in MiB") from None
     return gpus
 
 

@@ -371,8 +371,12 @@ class VGPULocalSpawner(LocalProcessSpawner):
         argv = self.build_sandbox(home, etc, uid, env, [*self.cmd, *self.get_args(), *culling.server_args()])
         if culling.idle_timeout_s:
             idle = culling.idle_timeout_s
-            self._event(f"Kernels idle for {f'{idle // 60} min' if idle >= 120 else f'{idle} s'} are shut "
-                        "down to free the GPU; your server and files stay")
+            freed = "the GPU" if profile.uses_gpu else "their memory"
+            self._event(f"Kernels idle for {_duration(idle)} are shut down to free {freed}; your server and "
+                        "files stay")
+        if profile.unattended_limit_s():
+            self._event(f"With no notebook tab open for {_duration(profile.unattended_limit_s())}, your server "
+                        "stops and its GPU slice goes to someone else; your files stay")
         log_path = self._server_log_path()
         self._event("Starting your sandboxed server")
         with open(log_path, "ab") as logf:
@@ -452,6 +456,11 @@ def _read_pool() -> PoolView:
     return PoolView(gpu_indices=[g.index for g in gpus],
                     slices=[(s.gpu_index, s.fraction) for s in list(table.held.values())],
                     server_profiles=dict(table.profiles))
+
+
+def _duration(seconds: int) -> str:
+    """'15 min' from 2 minutes up, '90 s' below."""
+    return f"{seconds // 60} min" if seconds >= 120 else f"{seconds} s"
 
 
 def _failure_reason(exc: BaseException) -> str:

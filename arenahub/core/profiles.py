@@ -32,6 +32,11 @@ class Profile:
     900 s with a GPU, 3600 s without; 0 turns kernel culling off. ``kernel_cull_connected``
     (None: True with a GPU) also culls kernels a browser tab is still connected to;
     ``kernel_cull_busy`` culls kernels that are running code (off: a long cell is never cut).
+
+    Unattended culling (the hub's idle culler): a server idle for ``unattended_timeout_s``
+    with no browser connected to any of its kernels and no kernel running code is stopped
+    without waiting for ``idle_timeout_s``; its slice returns to the pool. None: 300 s with a
+    GPU, off without; 0: off.
     """
 
     slug: str
@@ -48,6 +53,7 @@ class Profile:
     kernel_cull_interval_s: int = 60
     kernel_cull_connected: bool | None = None
     kernel_cull_busy: bool = False
+    unattended_timeout_s: int | None = None
 
     @property
     def uses_gpu(self) -> bool:
@@ -64,6 +70,12 @@ class Profile:
             cull_busy=self.kernel_cull_busy,
         )
 
+    def unattended_limit_s(self) -> int:
+        """Seconds an unattended server of this profile may idle before it is culled; 0: never early."""
+        if self.unattended_timeout_s is None:
+            return GPU_UNATTENDED_S if self.uses_gpu else 0
+        return self.unattended_timeout_s
+
     def summary(self) -> str:
         """Human description for the spawn form, e.g. '0.25 GPU · 8 GiB · 1 CPU'."""
         gpu = f"{self.gpu_fraction:g} GPU · " if self.uses_gpu else "no GPU · "
@@ -72,6 +84,9 @@ class Profile:
 
 GPU_KERNEL_IDLE_S = 900  # an idle kernel on a GPU profile holds GPU memory others could use
 CPU_KERNEL_IDLE_S = 3600
+# A GPU server nobody is connected to (tab closed, laptop asleep) gives its slice back after
+# 5 idle minutes: a respawn takes about a second and the home persists (docs/observability.md).
+GPU_UNATTENDED_S = 300
 
 
 @dataclass(frozen=True)
@@ -124,6 +139,8 @@ def validate_profiles(profiles: Sequence[Profile]) -> None:
             )
         if p.mem_gib <= 0 or p.cpu <= 0:
             raise ProfileError(f"{where}: mem_gib and cpu must be greater than 0")
+        if (p.unattended_timeout_s or 0) < 0:
+            raise ProfileError(f"{where}: unattended_timeout_s must be 0 or more (0: off)")
         if (p.kernel_idle_timeout_s or 0) < 0 or p.kernel_cull_interval_s <= 0:
             raise ProfileError(f"{where}: kernel_idle_timeout_s must be 0 or more (0: off) and "
                                "kernel_cull_interval_s greater than 0")
