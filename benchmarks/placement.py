@@ -1,9 +1,10 @@
-"""Placement benchmark: binpack vs fifo-spread vs exact optima (issue 4 item 4, issue 10 item 4).
+"""Placement benchmark: binpack+backfill vs binpack vs fifo-spread vs exact optima (issues 4 and 10).
 
-Each trace is a small cluster and a list of jobs (arrival, duration, GPUs 1/2/3/4/8). Every
-decider runs in the same discrete-event simulation, which decides again at each arrival and
-completion, as the gateway does; the policies go through
-``arenahub.gateway.placement.make_plan``. Two optima, defined honestly:
+Each trace is a small cluster and a list of jobs (arrival, true duration, declared time limit,
+GPUs 1/2/3/4/8). Every decider runs in the same discrete-event simulation, which decides again at
+each arrival and completion, as the gateway does; the policies go through
+``arenahub.gateway.placement.make_plan`` and see only the declared limits, never the true
+durations. Declared limits over-estimate (see ``declare_limit``). Two optima, defined honestly:
 
 * exact offline optimum (clairvoyant): knows every arrival and duration in advance and searches
   every non-preemptive schedule (each job whole on one node, deliberate idling allowed) by
@@ -16,19 +17,24 @@ completion, as the gateway does; the policies go through
 Metrics: allocation ratio = GPU-seconds of all jobs / (GPUs in the cluster x makespan), the
 makespan running from the first arrival to the last completion; mean queue wait = mean of
 (start - arrival). Run: ``.venv/bin/python benchmarks/placement.py [--traces N --jobs K]``.
+The exact optima of the random traces are cached in ``placement_optima.json`` next to this
+script, keyed by seed, trace size, index and a SHA-256 of the trace; missing ones are computed
+(about 4 s per trace) and saved, so re-runs take minutes.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import math
 import random
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from arenahub.gateway.placement import (
     BINPACK,
@@ -46,7 +52,8 @@ class TraceJob:
     user: str
     gpus: int
     arrival_s: float
-    duration_s: float
+    duration_s: float  # true run time, hidden from the planners
+    limit_s: float = math.inf  # declared time limit (>= duration_s): what the planners see
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,21 @@ def policy_decider(policy: PlacementPolicy) -> Decide:
     return decide
 
 
+def longest_limit_first_decider(policy: PlacementPolicy) -> Decide:
+    """The planner with each job's priority set to its time limit: longest declared run first.
+
+    Not a policy arenahub offers (it overrides fair share); it shows what ordering by run time,
+    the classic makespan heuristic (LPT), buys against the clairvoyant optimum.
+    """
+
+    def decide(queue, cluster, usage, now):
+        by_limit = [replace(j, priority=int(j.time_limit_s or 0)) for j in queue]
+        result = make_plan(by_limit, cluster, usage, policy, now=now)
+        return [(a.job_id, a.node, a.gpu_indices) for a in result.assignments]
+
+    return decide
+
+
 def per_step_packing_decider(queue, cluster, usage, now):
     """Myopic optimum: at each decision, the exact best packing of the waiting jobs right now.
 
@@ -136,8 +158,12 @@ def per_step_packing_decider(queue, cluster, usage, now):
     return out
 
 
-def simulate(trace: Trace, decide: Decide) -> Outcome:
-    """Run ``trace`` through ``decide``, deciding again at every arrival and completion."""
+def simulate(trace: Trace, decide: Decide, exact_limits: bool = False) -> Outcome:
+    """Run ``trace`` through ``decide``, deciding again at every arrival and completion.
+
+    Planners see each job's declared limit, or its true duration with ``exact_limits`` (an
+    oracle, to show what the over-estimates cost).
+    """
     cluster = Cluster.from_sizes({f"n{i}": s for i, s in enumerate(trace.node_sizes)})
     by_id = {j.job_id: j for j in trace.jobs}
     arrivals = sorted(trace.jobs, key=lambda j: (j.arrival_s, j.job_id))
@@ -152,14 +178,19 @@ def simulate(trace: Trace, decide: Decide) -> Outcome:
             del running[job_id]
         while next_arrival < len(arrivals) and arrivals[next_arrival].arrival_s <= t:
             a = arrivals[next_arrival]
-            queue.append(JobRequest(a.job_id, a.user, a.gpus, 0, a.arrival_s))
+            limit = a.duration_s if exact_limits else a.limit_s
+            queue.append(JobRequest(a.job_id, a.user, a.gpus, 0, a.arrival_s,
+                                    None if math.isinf(limit) else limit))
             next_arrival += 1
         usage: dict[str, float] = {}
         for job_id, start in started_at.items():
             job = by_id[job_id]
             usage[job.user] = usage.get(job.user, 0.0) + job.gpus * (min(t, start + job.duration_s) - start)
         for job_id, node, indices in decide(queue, cluster, usage, t):
-            cluster = cluster.allocate(job_id, by_id[job_id].user, node, indices)
+            job = by_id[job_id]
+            declared = job.duration_s if exact_limits else job.limit_s
+            cluster = cluster.allocate(job_id, job.user, node, indices,
+                                       None if math.isinf(declared) else t + declared)
             started_at[job_id] = t
             running[job_id] = t + by_id[job_id].duration_s
         queue = [j for j in queue if j.job_id not in started_at]
@@ -329,22 +360,87 @@ def random_trace(rng: random.Random, n_jobs: int) -> Trace:
     return Trace(sizes, tuple(jobs))
 
 
+ROUND_LIMITS_S = (1800.0, 3600.0, 2 * 3600.0, 4 * 3600.0, 8 * 3600.0)
+
+
+def declare_limit(rng: random.Random, duration_s: float) -> float:
+    """The time limit a participant declares for a job that truly runs ``duration_s``.
+
+    Participants over-estimate: the true duration x U(1.0, 3.0), rounded up to the minute; half
+    of them then round that up again to the next of 30 min, 1 h, 2 h, 4 h, 8 h, as people pick
+    round limits. Never below the true duration (the sandbox would kill the job).
+    """
+    limit = math.ceil(duration_s * rng.uniform(1.0, 3.0) / 60) * 60.0
+    if rng.random() < 0.5:
+        limit = next((r for r in ROUND_LIMITS_S if r >= limit), limit)
+    return max(limit, duration_s)
+
+
+def with_declared_limits(trace: Trace, rng: random.Random) -> Trace:
+    """``trace`` with a declared limit per job (separate rng: the jobs stay those of earlier runs)."""
+    jobs = tuple(
+        TraceJob(j.job_id, j.user, j.gpus, j.arrival_s, j.duration_s, declare_limit(rng, j.duration_s))
+        for j in trace.jobs
+    )
+    return Trace(trace.node_sizes, jobs)
+
+
 SEED_004 = Trace(
     (3, 3, 3),
-    tuple(TraceJob(f"job{i + 1}", "ann", g, float(i), 3600.0) for i, g in enumerate((1, 2, 1, 3))),
+    tuple(TraceJob(f"job{i + 1}", "ann", g, float(i), 3600.0, 2 * 3600.0) for i, g in enumerate((1, 2, 1, 3))),
 )
 
-DECIDERS: dict[str, Decide] = {
-    "binpack": policy_decider(BINPACK),
-    "fifo-spread": policy_decider(FIFO_SPREAD),
-    "binpack, reserve at once": policy_decider(PlacementPolicy("b0", reserve_after_s=0)),
-    "binpack, never reserve": policy_decider(PlacementPolicy("bn", reserve_after_s=None)),
-    "binpack, strict FIFO": policy_decider(
-        PlacementPolicy("bf", order="fifo", backfill=False, reserve_after_s=None)
+DECIDERS: dict[str, tuple[Decide, bool]] = {  # name -> (decider, planners see the true durations)
+    "binpack+backfill (default)": (policy_decider(BINPACK), False),
+    "binpack+backfill, reserve after 900 s": (policy_decider(PlacementPolicy("b900", reserve_after_s=900)), False),
+    "binpack+backfill, exact limits": (policy_decider(BINPACK), True),
+    "binpack, drain (previous)": (
+        policy_decider(PlacementPolicy("drain", reservation="drain", reserve_after_s=900)), False
     ),
-    "spread, backfill": policy_decider(PlacementPolicy("sb", fit="spread")),
-    "per-step packing optimum": per_step_packing_decider,
+    "binpack, never reserve": (policy_decider(PlacementPolicy("bn", reserve_after_s=None)), False),
+    "fifo-spread (baseline)": (policy_decider(FIFO_SPREAD), False),
+    "per-step packing optimum": (per_step_packing_decider, False),
+    "longest limit first (no fair share)": (longest_limit_first_decider(BINPACK), False),
+    "longest true run first (oracle)": (longest_limit_first_decider(BINPACK), True),
 }
+
+OPTIMA_CACHE = Path(__file__).with_name("placement_optima.json")
+
+
+def trace_sha256(trace: Trace) -> str:
+    """Hash of what the clairvoyant optimum depends on: nodes, arrivals, true durations, GPUs."""
+    data = [trace.node_sizes, [(j.job_id, j.gpus, j.arrival_s, j.duration_s) for j in trace.jobs]]
+    return hashlib.sha256(json.dumps(data).encode()).hexdigest()
+
+
+def cached_optima(
+    traces: Sequence[Trace], seed: int, n_jobs: int, incumbents: Sequence[tuple[float, float]],
+    cache_path: Path = OPTIMA_CACHE,
+) -> tuple[list[Outcome], list[Outcome], int]:
+    """Exact (makespan, wait) optima per trace from the cache, computing and saving missing ones.
+
+    ``incumbents``: a known achievable (makespan end, total wait) per trace, only for pruning.
+    Returns both lists and how many traces were computed now. The file is rewritten every 25
+    computed traces, so an interrupted run keeps its progress.
+    """
+    cache: dict[str, dict[str, float]] = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    makespans, waits, computed = [], [], 0
+    for i, (trace, (best_end, best_wait)) in enumerate(zip(traces, incumbents)):
+        key = f"seed={seed};jobs={n_jobs};index={i};sha256={trace_sha256(trace)}"
+        if key not in cache:
+            cache[key] = {
+                "makespan_s": optimum(trace, "makespan", best_end).makespan_s,
+                "total_wait_s": optimum(trace, "wait", best_wait).total_wait_s,
+            }
+            computed += 1
+            if computed % 25 == 0:
+                cache_path.write_text(json.dumps(cache, indent=0, sort_keys=True) + "\n")
+        entry = cache[key]
+        makespans.append(_outcome(trace, trace.first_arrival_s + entry["makespan_s"], math.nan))
+        waits.append(_outcome(trace, math.nan, entry["total_wait_s"]))
+    if computed:
+        cache_path.write_text(json.dumps(cache, indent=0, sort_keys=True) + "\n")
+    return makespans, waits, computed
 
 
 def _pct(xs: Sequence[float], q: float) -> float:
@@ -359,47 +455,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=4)
     args = parser.parse_args(argv)
 
-    print("## seed 004: 3 nodes x 3 GPUs; jobs of 1, 2, 1, 3 GPUs arrive 1 s apart, run 1 h")
+    print("## seed 004: 3 nodes x 3 GPUs; jobs of 1, 2, 1, 3 GPUs arrive 1 s apart, run 1 h, declare 2 h")
     opt_m, opt_w = optimum(SEED_004, "makespan"), optimum(SEED_004, "wait")
-    print(f"{'policy':26} {'alloc ratio':>11} {'mean wait s':>11}")
-    for name in ("binpack", "fifo-spread", "per-step packing optimum"):
-        o = simulate(SEED_004, DECIDERS[name])
-        print(f"{name:26} {o.allocation_ratio:11.3f} {o.mean_wait_s:11.1f}")
-    print(f"{'exact offline optimum':26} {opt_m.allocation_ratio:11.3f} {opt_w.mean_wait_s:11.1f}")
+    print(f"{'policy':38} {'alloc ratio':>11} {'mean wait s':>11}")
+    for name in ("binpack+backfill (default)", "binpack, drain (previous)", "fifo-spread (baseline)",
+                 "per-step packing optimum"):
+        decide, exact = DECIDERS[name]
+        o = simulate(SEED_004, decide, exact)
+        print(f"{name:38} {o.allocation_ratio:11.3f} {o.mean_wait_s:11.1f}")
+    print(f"{'exact offline optimum':38} {opt_m.allocation_ratio:11.3f} {opt_w.mean_wait_s:11.1f}")
 
     rng = random.Random(args.seed)
-    traces = [random_trace(rng, args.jobs) for _ in range(args.traces)]
+    limits_rng = random.Random(f"declared-limits-{args.seed}")
+    traces = [with_declared_limits(random_trace(rng, args.jobs), limits_rng) for _ in range(args.traces)]
     t0 = time.perf_counter()
-    sims = {name: [simulate(tr, decide) for tr in traces] for name, decide in DECIDERS.items()}
+    sims = {name: [simulate(tr, decide, exact) for tr in traces] for name, (decide, exact) in DECIDERS.items()}
     t_sim = time.perf_counter() - t0
     t0 = time.perf_counter()
     # The best simulated result is a valid incumbent for the exact search (it only prunes).
-    opt_makespan = [
-        optimum(tr, "makespan", min(o[i].makespan_s for o in sims.values()) + tr.first_arrival_s)
+    incumbents = [
+        (min(o[i].makespan_s for o in sims.values()) + tr.first_arrival_s,
+         min(o[i].total_wait_s for o in sims.values()))
         for i, tr in enumerate(traces)
     ]
-    opt_wait = [
-        optimum(tr, "wait", min(o[i].total_wait_s for o in sims.values()))
-        for i, tr in enumerate(traces)
-    ]
+    opt_makespan, opt_wait, computed = cached_optima(traces, args.seed, args.jobs, incumbents)
     t_opt = time.perf_counter() - t0
 
     print(f"\n## {args.traces} random traces, {args.jobs} jobs each, seed {args.seed}")
-    print(f"(simulation {t_sim:.1f} s for {len(DECIDERS)} deciders; exact optimum {t_opt:.1f} s)")
+    print(f"(simulation {t_sim:.1f} s for {len(DECIDERS)} deciders; exact optimum {t_opt:.1f} s, "
+          f"{computed} computed, {args.traces - computed} from {OPTIMA_CACHE.name})")
+    factors = [j.limit_s / j.duration_s for tr in traces for j in tr.jobs]
+    print(f"declared limit / true duration: mean {statistics.fmean(factors):.2f}, "
+          f"median {statistics.median(factors):.2f}, p95 {_pct(factors, 0.95):.2f}")
     opt_ratio = [o.allocation_ratio for o in opt_makespan]
     step_ratio = [o.allocation_ratio for o in sims["per-step packing optimum"]]
-    print(f"{'policy':26} {'alloc':>6} {'% opt':>6} {'p5':>6} {'min':>6} {'>=98%':>6} "
+    print(f"{'policy':38} {'alloc':>6} {'% opt':>6} {'p5':>6} {'min':>6} {'>=98%':>6} "
           f"{'% step':>6} {'wait s':>7} {'p95 wait':>8}")
     for name, outcomes in sims.items():
         rel = [o.allocation_ratio / best for o, best in zip(outcomes, opt_ratio)]
         rel_step = [o.allocation_ratio / best for o, best in zip(outcomes, step_ratio)]
         waits = [o.mean_wait_s for o in outcomes]
-        print(f"{name:26} {statistics.fmean(o.allocation_ratio for o in outcomes):6.3f} "
+        print(f"{name:38} {statistics.fmean(o.allocation_ratio for o in outcomes):6.3f} "
               f"{100 * statistics.fmean(rel):5.1f}% {100 * _pct(rel, 0.05):5.1f}% {100 * min(rel):5.1f}% "
-              f"{100 * sum(r >= 0.98 for r in rel) / len(rel):5.1f}% {100 * statistics.fmean(rel_step):5.1f}% "
+              f"{sum(r >= 0.98 for r in rel):6d} {100 * statistics.fmean(rel_step):5.1f}% "
               f"{statistics.fmean(waits):7.1f} {_pct(waits, 0.95):8.1f}")
     waits = [o.mean_wait_s for o in opt_wait]
-    print(f"{'exact offline optimum':26} {statistics.fmean(opt_ratio):6.3f} {100.0:5.1f}% "
+    print(f"{'exact offline optimum':38} {statistics.fmean(opt_ratio):6.3f} {100.0:5.1f}% "
           f"{'':6} {'':6} {'':6} {'':6} {statistics.fmean(waits):7.1f} {_pct(waits, 0.95):8.1f}")
     return 0
 

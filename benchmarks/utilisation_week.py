@@ -7,12 +7,17 @@ One seeded trace drives both configurations on a 60 s clock through arenahub's p
   after the last burst they walk away and the server idles until culled. A participant who
   finds no free slice retries each minute and gives up after 30 min (refused demand).
   arenahub: the idle culler with the per-profile arbiter (``arenahub.hub_config.culling``,
-  gpu-quarter 1800 s, checked every 60 s) and kernel culling after 900 s idle
-  (``Profile.kernel_culling``). Stock: no kernel culling, server timeout 3600 s checked every
-  1800 s (jupyterhub-idle-culler's default: half the timeout).
+  gpu-quarter 1800 s, checked every 60 s), its unattended rule (a server idle 300 s whose
+  kernels have no browser connected is culled, ``Profile.unattended_limit_s``) and kernel
+  culling after 900 s idle (``Profile.kernel_culling``). While a participant sits, their
+  visible tab's API calls keep the server active. When they leave, the tab is closed (kernels
+  unattended at once) or, for ``--tab-left-open`` of the sittings, left open and hidden: its
+  kernel stays connected until kernel culling ends it. Stock: no kernel culling, server
+  timeout 3600 s checked every 1800 s (jupyterhub-idle-culler's default: half the timeout).
 * Training pool: 2 nodes x 8 GPUs; jobs of 1/2/4/8 GPUs arrive all week and are placed by
-  ``arenahub.gateway.placement.make_plan``: arenahub's binpack (fair share, backfill, reservation)
-  vs stock fifo-spread. Jobs keep their GPUs busy 97 % of the time they hold them (input pipeline).
+  ``arenahub.gateway.placement.make_plan``: arenahub's binpack with EASY backfill by the jobs'
+  declared time limits (over-estimates, ``declare_limits``; fair share) vs the previous drain-only
+  binpack vs stock fifo-spread. Jobs keep their GPUs busy 97 % of the time they hold them.
 
 Estimated utilisation = busy GPU-time / allocated GPU-time; allocation = allocated GPU-time /
 pool capacity. Both are also given for the hours when someone was waiting (demand exceeded
@@ -26,13 +31,13 @@ import math
 import random
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from arenahub.core.profiles import DEFAULT_PROFILES
 from arenahub.gateway.placement import BINPACK, FIFO_SPREAD, Cluster, PlacementPolicy, make_plan
 from arenahub.gateway.queue import JobRequest
-from arenahub.hub_config.culling import make_profile_arbiter
+from arenahub.hub_config.culling import is_unattended, make_profile_arbiter
 from arenahub.spawner.slices import GpuDevice, NoSliceFree, Slice, place_slice
 
 STEP_S = 60
@@ -51,11 +56,13 @@ class CodingConfig:
     cull_every_s: int
     kernel_idle_s: int | None  # None: kernels live as long as their server
     profile_timeouts: dict[str, int] = field(default_factory=dict)
+    unattended_s: int = 0  # the culler's unattended rule for gpu-quarter servers; 0: none
 
 
+_QUARTER = next(p for p in DEFAULT_PROFILES if p.slug == "gpu-quarter")
 ARENAHUB_CODING = CodingConfig(
-    "arenahub", 3600, 60, next(p for p in DEFAULT_PROFILES if p.slug == "gpu-quarter").kernel_culling().idle_timeout_s,
-    {p.slug: p.idle_timeout_s for p in DEFAULT_PROFILES if p.idle_timeout_s},
+    "arenahub", 3600, 60, _QUARTER.kernel_culling().idle_timeout_s,
+    {p.slug: p.idle_timeout_s for p in DEFAULT_PROFILES if p.idle_timeout_s}, _QUARTER.unattended_limit_s(),
 )
 STOCK_CODING = CodingConfig("stock", 3600, 1800, None)
 
@@ -67,6 +74,12 @@ class Session:
     user: str
     arrive_s: float
     bursts: list[tuple[float, float]]
+    leaves_tab_open: bool = False  # walks away with the notebook tab open (hidden), not closed
+
+
+def mark_tabs_left_open(rng: random.Random, sessions: list[Session], share: float) -> list[Session]:
+    """The same sessions, ``share`` of them ending with the tab left open; a separate rng keeps the trace."""
+    return [replace(s, leaves_tab_open=rng.random() < share) for s in sessions]
 
 
 def make_sessions(rng: random.Random, users: int) -> list[Session]:
@@ -101,6 +114,14 @@ class Server:
     kernel_alive: bool = True
     session: Session | None = None
     session_start_s: float = 0.0
+    tab_open: bool = True
+
+
+def kernels_seen_by_culler(server: Server) -> list[dict[str, object]]:
+    """What the server's ``api/kernels`` answers: its one notebook kernel, connected while a tab is open."""
+    if not server.kernel_alive:
+        return []
+    return [{"connections": int(server.tab_open), "execution_state": "idle"}]
 
 
 def simulate_coding(sessions: list[Session], cfg: CodingConfig, gpus: int) -> dict[str, float]:
@@ -111,7 +132,7 @@ def simulate_coding(sessions: list[Session], cfg: CodingConfig, gpus: int) -> di
     servers: dict[str, Server] = {}
     waiting: dict[str, tuple[Session, float]] = {}
     pending = list(reversed(sessions))
-    held = busy = contended_held = contended_busy = contended_s = idle_kernel_gib_h = 0.0
+    held = busy = contended_held = contended_busy = contended_s = idle_kernel_gib_h = walked_away = 0.0
     refused = started = 0
     for now in range(0, WEEK_S, STEP_S):
         while pending and pending[-1].arrive_s <= now:
@@ -128,7 +149,7 @@ def simulate_coding(sessions: list[Session], cfg: CodingConfig, gpus: int) -> di
                         del waiting[user]
                     continue
                 server = servers[user] = Server(sl, now)
-            server.session, server.session_start_s, server.kernel_alive = s, now, True
+            server.session, server.session_start_s, server.kernel_alive, server.tab_open = s, now, True, True
             server.last_activity_s = now
             started += 1
             del waiting[user]
@@ -139,13 +160,14 @@ def simulate_coding(sessions: list[Session], cfg: CodingConfig, gpus: int) -> di
                 continue
             offset = now - server.session_start_s
             if offset >= s.bursts[-1][1]:
-                server.session = None  # walked away
+                server.session, server.tab_open = None, s.leaves_tab_open  # walked away
                 continue
             if any(a <= offset < b for a, b in s.bursts):
                 busy_now += server.slice_.fraction
                 server.last_activity_s = now
                 server.kernel_alive = True  # a culled kernel is restarted by the participant
         held_now = sum(sv.slice_.fraction for sv in servers.values())
+        walked_away += sum(sv.slice_.fraction for sv in servers.values() if sv.session is None) * STEP_S
         idle_kernels = sum(1 for sv in servers.values() if sv.kernel_alive and sv.last_activity_s < now)
         held += held_now * STEP_S
         busy += busy_now * STEP_S
@@ -160,9 +182,14 @@ def simulate_coding(sessions: list[Session], cfg: CodingConfig, gpus: int) -> di
                     sv.kernel_alive = False
         if now % cfg.cull_every_s == 0:
             for user, sv in list(servers.items()):
+                if sv.session is not None:
+                    continue  # the participant's visible tab calls the server's API: never idle
                 inactive = timedelta(seconds=now - sv.last_activity_s)
-                if sv.session is None and arbiter(inactive=inactive, inactive_limit=cfg.server_timeout_s,
-                                                  server={"state": {"profile": "gpu-quarter"}}):
+                # arenahub.hub_config.culling.make_unattended_arbiter: the profile's rule, then the unattended one
+                if arbiter(inactive=inactive, inactive_limit=cfg.server_timeout_s,
+                           server={"state": {"profile": "gpu-quarter"}}) or (
+                        cfg.unattended_s and inactive.total_seconds() >= cfg.unattended_s
+                        and is_unattended(kernels_seen_by_culler(sv))):
                     del servers[user]
     return {
         "allocation": held / (capacity * WEEK_S), "utilisation": busy / held if held else 0.0,
@@ -171,6 +198,9 @@ def simulate_coding(sessions: list[Session], cfg: CodingConfig, gpus: int) -> di
         "contended_allocation": contended_held / (capacity * contended_s) if contended_s else 0.0,
         "contended_utilisation": contended_busy / contended_held if contended_held else 0.0,
         "sessions": len(sessions), "refused": refused, "idle_kernel_gib_h": idle_kernel_gib_h,
+        # where allocated slice-time is not busy: thinking gaps of a sitting, or after the participant left
+        "idle_in_session": (held - busy - walked_away) / held if held else 0.0,
+        "idle_after_leaving": walked_away / held if held else 0.0,
     }
 
 
@@ -180,7 +210,26 @@ class TrainJob:
     user: str
     gpus: int
     arrive_s: float
-    duration_s: float
+    duration_s: float  # true run time; the planner never sees it
+    limit_s: float = 0.0  # declared time limit (>= duration_s), what backfill plans with
+
+
+ROUND_LIMITS_S = (3600.0, 2 * 3600.0, 4 * 3600.0, 8 * 3600.0, 12 * 3600.0)
+
+
+def declare_limits(rng: random.Random, jobs: list[TrainJob]) -> list[TrainJob]:
+    """The same jobs with the time limits participants declare: over-estimates, never below the run.
+
+    True duration x U(1.0, 3.0) rounded up to the minute; half of the participants round that up
+    again to the next of 1 h, 2 h, 4 h, 8 h, 12 h. A separate rng keeps the jobs themselves unchanged.
+    """
+    declared = []
+    for job in jobs:
+        limit = math.ceil(job.duration_s * rng.uniform(1.0, 3.0) / 60) * 60.0
+        if rng.random() < 0.5:
+            limit = next((r for r in ROUND_LIMITS_S if r >= limit), limit)
+        declared.append(TrainJob(job.job_id, job.user, job.gpus, job.arrive_s, job.duration_s, max(limit, job.duration_s)))
+    return declared
 
 
 def make_jobs(rng: random.Random, users: int, per_hour: float) -> list[TrainJob]:
@@ -195,6 +244,13 @@ def make_jobs(rng: random.Random, users: int, per_hour: float) -> list[TrainJob]
         jobs.append(TrainJob(f"j{n}", f"u{rng.randrange(users)}", gpus, t, duration))
         n += 1
     return [j for j in jobs if j.arrive_s < WEEK_S]
+
+
+TRAINING_POLICIES = (
+    ("stock fifo-spread", FIFO_SPREAD),
+    ("binpack drain (prev)", PlacementPolicy("binpack-drain", reservation="drain")),
+    ("binpack+backfill", BINPACK),
+)
 
 
 def simulate_training(jobs: list[TrainJob], policy: PlacementPolicy, nodes: dict[str, int]) -> dict[str, float]:
@@ -217,11 +273,13 @@ def simulate_training(jobs: list[TrainJob], policy: PlacementPolicy, nodes: dict
             job = pending.pop()
             queue[job.job_id] = job
         if queue:
-            requests = [JobRequest(j.job_id, j.user, j.gpus, submitted_at=j.arrive_s) for j in queue.values()]
+            requests = [JobRequest(j.job_id, j.user, j.gpus, submitted_at=j.arrive_s, time_limit_s=j.limit_s or None)
+                        for j in queue.values()]
             plan = make_plan(requests, cluster, usage, policy, float(now))
             for a in plan.assignments:
                 job = queue.pop(a.job_id)
-                cluster = cluster.allocate(a.job_id, job.user, a.node, a.gpu_indices)
+                cluster = cluster.allocate(a.job_id, job.user, a.node, a.gpu_indices,
+                                           now + job.limit_s if job.limit_s else None)
                 ends[a.job_id] = now + job.duration_s
                 waits.append(now - job.arrive_s)
                 usage[job.user] = usage.get(job.user, 0.0) + job.gpus * job.duration_s
@@ -250,22 +308,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=120)
     parser.add_argument("--coding-gpus", type=int, default=8)
     parser.add_argument("--jobs-per-hour", type=float, default=5.0)
+    parser.add_argument("--tab-left-open", type=float, default=0.5,
+                        help="share of sittings that end with the notebook tab left open (hidden), not closed")
     args = parser.parse_args(argv)
     began = time.perf_counter()
-    sessions = make_sessions(random.Random(args.seed), args.users)
-    jobs = make_jobs(random.Random(args.seed + 1), args.users, args.jobs_per_hour)
+    sessions = mark_tabs_left_open(random.Random(args.seed + 3), make_sessions(random.Random(args.seed), args.users),
+                                   args.tab_left_open)
+    jobs = declare_limits(random.Random(args.seed + 2), make_jobs(random.Random(args.seed + 1), args.users, args.jobs_per_hour))
     print(f"trace: seed {args.seed}, {args.users} participants, {len(sessions)} notebook sessions, "
           f"{len(jobs)} training jobs; coding pool {args.coding_gpus} GPUs in 0.25 slices, training 2 x 8 GPUs")
-    print("\ncoding pool            allocation  util(busy/alloc)  busy/capacity  contended h  "
-          "alloc|contended  util|contended  refused sessions  idle-kernel GiB-h")
+    print(f"\ncoding pool ({args.tab_left_open:.0%} of sittings end with the tab left open)\n"
+          "                       allocation  util(busy/alloc)  busy/capacity  contended h  "
+          "alloc|contended  util|contended  refused sessions  idle-kernel GiB-h  idle in sitting  idle after leaving")
     for cfg in (STOCK_CODING, ARENAHUB_CODING):
         r = simulate_coding(sessions, cfg, args.coding_gpus)
         print(f"  {cfg.name:<20} {r['allocation']:>9.1%} {r['utilisation']:>16.1%} {r['busy_of_capacity']:>14.1%} "
               f"{r['contended_h']:>11.1f} {r['contended_allocation']:>16.1%} {r['contended_utilisation']:>15.1%} "
-              f"{r['refused']:>8}/{r['sessions']:<8} {r['idle_kernel_gib_h']:>17.0f}")
+              f"{r['refused']:>8}/{r['sessions']:<8} {r['idle_kernel_gib_h']:>17.0f} {r['idle_in_session']:>16.1%} "
+              f"{r['idle_after_leaving']:>19.1%}")
     print("\ntraining pool          allocation  busy/capacity  contended h  alloc|contended  busy|contended  "
           "wait p50 min  wait p95 min  started/jobs")
-    for name, policy in (("stock fifo-spread", FIFO_SPREAD), ("arenahub binpack", BINPACK)):
+    for name, policy in TRAINING_POLICIES:
         r = simulate_training(jobs, policy, {"node-a": 8, "node-b": 8})
         print(f"  {name:<20} {r['allocation']:>9.1%} {r['busy_of_capacity']:>14.1%} {r['contended_h']:>11.1f} "
               f"{r['contended_allocation']:>16.1%} {r['contended_busy_of_capacity']:>15.1%} "

@@ -4,19 +4,27 @@ A job asking for N GPUs gets N GPUs of ONE node or keeps waiting: there is no pa
 and no job spans nodes. ``binpack`` puts a job on the fullest node that fits, which keeps whole
 nodes free for big jobs (seed 004: Volcano's binpack); ``fifo-spread`` is the stock baseline that
 takes jobs strictly in submission order and puts each on the emptiest node.
+
+Backfill uses the time limit every job declares (the sandbox kills it then): the first job that
+fits nowhere gets a reservation on the node where enough GPUs free up soonest, at the time the
+jobs running there reach their limits; a later job may start before it only if it fits now and
+either ends by its own limit before that time or leaves the reserved GPUs alone (EASY backfill).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
 
+from arenahub.gateway.backfill import Reservation, fits_beside, held_back_reason, reserve, reserved_reason
 from arenahub.gateway.queue import JobRequest, QueueOrder, order_queue
 
 Fit = Literal["binpack", "spread"]
 FITS: tuple[Fit, ...] = ("binpack", "spread")
+ReservationKind = Literal["time-limit", "drain"]
+RESERVATION_KINDS: tuple[ReservationKind, ...] = ("time-limit", "drain")
 
 
 class PlacementError(ValueError):
@@ -47,12 +55,13 @@ class Node:
 
 @dataclass(frozen=True)
 class Allocation:
-    """The GPUs a running job holds."""
+    """The GPUs a running job holds; ``ends_by``: when its time limit kills it (None: unknown)."""
 
     job_id: str
     user: str
     node: str
     gpu_indices: tuple[int, ...]
+    ends_by: float | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,18 @@ class Cluster:
         """Number of free GPUs on a node."""
         return self.node(node_name).gpus - len(self._used[node_name])
 
+    def free_at(self, node_name: str, at: float) -> int:
+        """Free GPUs of a node at time ``at`` once every job there ending by then has ended.
+
+        Jobs end at the latest at ``ends_by`` (their time limit); a job without one never counts
+        as ended. Jobs that start later are not known here.
+        """
+        held = sum(
+            len(a.gpu_indices) for a in self.allocations
+            if a.node == node_name and (a.ends_by is None or a.ends_by > at)
+        )
+        return self.node(node_name).gpus - held
+
     def holder(self, gpu: Gpu) -> str | None:
         """Job id holding ``gpu``, or None when it is free."""
         for alloc in self.allocations:
@@ -162,9 +183,10 @@ class Cluster:
         return None
 
     def allocate(
-        self, job_id: str, user: str, node: str | None, gpu_indices: Iterable[int]
+        self, job_id: str, user: str, node: str | None, gpu_indices: Iterable[int],
+        ends_by: float | None = None,
     ) -> Cluster:
-        """New state with ``gpu_indices`` of ``node`` held by ``job_id``.
+        """New state with ``gpu_indices`` of ``node`` held by ``job_id`` until ``ends_by`` at most.
 
         A job with no GPUs (``node`` None, no indices) changes nothing. Raises PlacementError
         when the node is unknown, an index is out of range or a GPU is already held.
@@ -174,7 +196,8 @@ class Cluster:
             return self
         if node is None:
             raise PlacementError(f"Job {job_id} asks for GPUs {indices} but names no node.")
-        return Cluster(self.nodes, (*self.allocations, Allocation(job_id, user, node, indices)))
+        allocation = Allocation(job_id, user, node, indices, ends_by)
+        return Cluster(self.nodes, (*self.allocations, allocation))
 
     def release(self, job_id: str) -> Cluster:
         """New state without the GPUs of ``job_id``.
@@ -213,10 +236,14 @@ class PlacementPolicy:
     backfill: when a job fits nowhere, may later jobs in the order start past it? False is
         strict head-of-line order: nothing with GPUs starts until the blocked job does.
     reserve_after_s: with backfill, the first job in queue order that has waited this many
-        seconds and still fits nowhere gets one node reserved ("drained"): no other job starts
-        there, so the jobs running on it finish and free it (their time limits bound the wait).
-        One reservation at a time keeps the rest of the pool busy. None never reserves, which
-        lets a stream of small jobs starve a big one. Ignored without backfill.
+        seconds and still fits nowhere gets one node reserved; one reservation at a time keeps
+        the rest of the pool busy. None never reserves, which lets a stream of small jobs starve
+        a big one. Ignored without backfill.
+    reservation: ``time-limit`` (EASY backfill): the job is promised the node where enough
+        GPUs free up soonest, at the time the running jobs there reach their time limits; later
+        jobs still start there if their own limit ends before that time or if they fit in the
+        GPUs the reserved job leaves over. ``drain``: no other job starts on the reserved node
+        until the job does. Time-limit falls back to drain where running jobs declare no limit.
     max_gpus_per_user: GPUs one user's running jobs may hold together; None for no cap. A job
         over the cap waits (it is not rejected) and does not block other users' jobs.
     """
@@ -227,19 +254,26 @@ class PlacementPolicy:
     backfill: bool = True
     reserve_after_s: float | None = 900.0
     max_gpus_per_user: int | None = None
+    reservation: ReservationKind = "time-limit"
 
     def __post_init__(self) -> None:
         if self.fit not in FITS:
             raise PlacementError(f"No fit {self.fit!r}. Available: {', '.join(FITS)}.")
         if self.order not in ("fair-share", "fifo"):
             raise PlacementError(f"No queue order {self.order!r}. Available: fair-share, fifo.")
+        if self.reservation not in RESERVATION_KINDS:
+            raise PlacementError(
+                f"No reservation kind {self.reservation!r}. Available: {', '.join(RESERVATION_KINDS)}."
+            )
         if self.reserve_after_s is not None and self.reserve_after_s < 0:
             raise PlacementError("reserve_after_s must be 0 or more seconds, or None to never reserve.")
         if self.max_gpus_per_user is not None and self.max_gpus_per_user < 0:
             raise PlacementError("max_gpus_per_user must be 0 or more, or None for no cap.")
 
 
-BINPACK = PlacementPolicy("binpack")
+# EASY backfill reserves for the first blocked job at once: jobs that end by their limits still
+# start before it, so the promise costs little (benchmarks/RESULTS.md, placement and week).
+BINPACK = PlacementPolicy("binpack", reserve_after_s=0)
 FIFO_SPREAD = PlacementPolicy(
     "fifo-spread", fit="spread", order="fifo", backfill=False, reserve_after_s=None
 )
@@ -264,6 +298,7 @@ class Plan:
     waiting: tuple[Waiting, ...]
     cluster: Cluster
     reserved: Mapping[str, str] = field(default_factory=dict)  # node name -> job id
+    reservation: Reservation | None = None  # the time-limit reservation, if one was made
 
 
 def choose_node(
@@ -311,13 +346,16 @@ def make_plan(
 
     ``queue``: jobs waiting to start (not running ones). ``usage_gpu_s``: each user's recent
     GPU-seconds, for fair share. ``now``: same clock as ``JobRequest.submitted_at``.
-    ``user_gpu_caps``: per-user caps that override ``policy.max_gpus_per_user``.
+    ``user_gpu_caps``: per-user caps that override ``policy.max_gpus_per_user``. Jobs that
+    start get ``ends_by = now + time_limit_s`` in the returned cluster.
     Raises PlacementError when a queued job id already holds GPUs in ``cluster``.
     """
     caps = user_gpu_caps or {}
     largest = max((node.gpus for node in cluster.nodes), default=0)
     state = cluster
     reserved: dict[str, str] = {}
+    drained: set[str] = set()
+    reservation: Reservation | None = None
     blocker: JobRequest | None = None
     assignments: list[Assignment] = []
     waiting: list[Waiting] = []
@@ -351,10 +389,18 @@ def make_plan(
                 "node (jobs start in order under this policy)."
             )))
             continue
-        node = choose_node(state, job.gpus, policy.fit, excluded=reserved)
+        excluded, takes_spare = set(drained), False
+        if reservation is not None:
+            beside, takes_spare = fits_beside(reservation, job, now)
+            if not beside:
+                excluded.add(reservation.node)
+        node = choose_node(state, job.gpus, policy.fit, excluded=excluded)
         if node is not None:
             indices = state.free_indices(node)[: job.gpus]
-            state = state.allocate(job.job_id, job.user, node, indices)
+            ends_by = None if job.time_limit_s is None else now + job.time_limit_s
+            state = state.allocate(job.job_id, job.user, node, indices, ends_by)
+            if reservation is not None and node == reservation.node and takes_spare:
+                reservation = replace(reservation, spare_gpus=reservation.spare_gpus - job.gpus)
             assignments.append(Assignment(job.job_id, node, indices))
             continue
         most_free = max((state.free_count(n.name) for n in state.nodes), default=0)
@@ -362,6 +408,8 @@ def make_plan(
             f"Waiting for {job.gpus} free GPUs on one node; the most free on any node "
             f"is {most_free}."
         )
+        if reservation is not None and state.free_count(reservation.node) >= job.gpus:
+            reason = held_back_reason(reservation, job.gpus, now)
         if not policy.backfill:
             blocker = job
         elif (
@@ -369,13 +417,21 @@ def make_plan(
             and policy.reserve_after_s is not None
             and now - job.submitted_at >= policy.reserve_after_s
         ):
-            drained = _node_to_drain(state, job.gpus)
-            if drained is not None:
-                reserved[drained] = job.job_id
-                reason += f" Node {drained} is reserved for this job and takes no new jobs."
+            if policy.reservation == "drain":
+                to_drain = _node_to_drain(state, job.gpus)
+                if to_drain is not None:
+                    drained.add(to_drain)
+                    reserved[to_drain] = job.job_id
+                    reason += f" Node {to_drain} is reserved for this job and takes no new jobs."
+            else:
+                reservation = reserve(state, job, now)
+                if reservation is not None:
+                    reserved[reservation.node] = job.job_id
+        if reservation is not None and reservation.job_id == job.job_id:
+            reason += " " + reserved_reason(reservation, now)
         waiting.append(Waiting(job.job_id, reason))
 
-    return Plan(tuple(assignments), tuple(waiting), state, reserved)
+    return Plan(tuple(assignments), tuple(waiting), state, reserved, reservation)
 
 
 def plan(

@@ -16,6 +16,8 @@ class JobRequest:
 
     ``priority``: larger runs first (organisers may raise a user's or a test run's priority).
     ``submitted_at``: seconds since the epoch (any monotonic clock works; only order matters).
+    ``time_limit_s``: the job's declared wall-clock limit (the sandbox kills it then); None when
+    unknown. Backfill uses it as an upper bound of the run time, never as an estimate.
     """
 
     job_id: str
@@ -23,6 +25,7 @@ class JobRequest:
     gpus: int
     priority: int = 0
     submitted_at: float = 0.0
+    time_limit_s: float | None = None
 
     def __post_init__(self) -> None:
         if not self.job_id:
@@ -31,6 +34,11 @@ class JobRequest:
             raise ValueError(
                 f"Job {self.job_id} asks for {self.gpus!r} GPUs; ask for a whole number, 0 or more "
                 "(0 runs the job on CPU only)."
+            )
+        if self.time_limit_s is not None and not self.time_limit_s > 0:
+            raise ValueError(
+                f"Job {self.job_id} has time limit {self.time_limit_s!r} s; use more than 0 seconds, "
+                "or None when the limit is unknown."
             )
 
 

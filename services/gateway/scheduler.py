@@ -58,8 +58,16 @@ def build_cluster(nodes: Mapping[str, int], running: list[Job]) -> Cluster:
         if job.node not in sizes or any(not 0 <= i < sizes[job.node] for i in gpus):
             log.warning("Job %s holds GPUs %s of node %s, which the settings no longer list", job.id, gpus, job.node)
             continue
-        allocations.append(Allocation(job.id, job.user, job.node, gpus))
+        limit = time_limit_of(job)
+        ends_by = None if limit is None or job.started_at is None else job.started_at + limit
+        allocations.append(Allocation(job.id, job.user, job.node, gpus, ends_by))
     return Cluster(tuple(Node(name, count) for name, count in sizes.items()), tuple(allocations))
+
+
+def time_limit_of(job: Job) -> float | None:
+    """The job's wall-clock limit in seconds from its checked spec (backfill plans with it), or None."""
+    limit = (job.spec or {}).get("time_limit_s")
+    return float(limit) if limit else None
 
 
 class Scheduler:
@@ -112,7 +120,8 @@ class Scheduler:
         usage = await self.ctx.db.read(
             lambda s: load_recent_usage(s, since=now - self.config.fair_share_window_s, now=now)
         )
-        requests = [JobRequest(j.id, j.user, j.gpus_requested, submitted_at=j.created_at) for j in queued]
+        requests = [JobRequest(j.id, j.user, j.gpus_requested, submitted_at=j.created_at,
+                               time_limit_s=time_limit_of(j)) for j in queued]
         plan = make_plan(requests, build_cluster(self.config.nodes, running), usage, self.config.policy, now)
         await self.ctx.db.write(save_waiting_reason, {w.job_id: w.reason for w in plan.waiting})
         submitted = {j.id: j.created_at for j in queued}
@@ -171,10 +180,10 @@ class Scheduler:
             handle = await self.ctx.executor.start(spec)
         except Exception as exc:
             log.exception("Starting job %s failed", job_id)
+            reason = f"The sandbox could not start this job ({exc}). Tell the organisers, quoting job {job_id}."
             await self.ctx.db.write(
                 lambda s: save_result(
-                    s, job_id, status="failed", exit_code=None, finished_at=self.ctx.clock(),
-                    reason=f"The sandbox could not start this job ({exc}). Tell the organisers, quoting job {job_id}.",
+                    s, job_id, status="failed", exit_code=None, finished_at=self.ctx.clock(), reason=reason,
                 )
             )
             self.ctx.signals.notify(job_id)
