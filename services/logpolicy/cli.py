@@ -14,11 +14,11 @@ from typing import IO, Annotated, Optional
 import typer
 
 from arenahub.logpolicy.decision import Decision
-from arenahub.logpolicy.filter import LogFilter
+from arenahub.logpolicy.filter import ChunkResult, LogFilter
 from arenahub.logpolicy.loading import load_policy
 from arenahub.logpolicy.policy import POLICY_KINDS, Policy, PolicyError, default_policy
 
-CHUNK_BYTES = 4 * 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024  # read and write in large binary blocks
 
 app = typer.Typer(add_completion=False, pretty_exceptions_show_locals=False)
 
@@ -73,21 +73,11 @@ def logfilter_command(
         _explain(log_filter, stdin, stdout, is_live)
         stderr.write(json.dumps(log_filter.summary()) + "\n")
         return 0
-    carry = b""
-    while True:
-        chunk = stdin.read(CHUNK_BYTES)
-        if not chunk:
-            break
-        cut = chunk.rfind(b"\n")
-        if cut < 0:
-            carry += chunk
-            continue
-        data, carry = carry + chunk[: cut + 1], chunk[cut + 1:]
-        _write(log_filter, data, stdout, withheld, is_live)
-    if carry:
-        _write(log_filter, carry, stdout, withheld, is_live)
-    now = time.monotonic() if is_live else 0.0
-    stdout.write(b"".join(d.text.encode() + b"\n" for d in log_filter.flush(now)))
+    is_audited = withheld is not None
+    while chunk := stdin.read(CHUNK_BYTES):
+        _write(log_filter.feed_stream(chunk, _now(is_live), is_audited=is_audited, write=stdout.write), stdout, withheld)
+    _write(log_filter.end_stream(_now(is_live), is_audited=is_audited, write=stdout.write), stdout, withheld)
+    stdout.write(b"".join(d.text.encode() + b"\n" for d in log_filter.flush(_now(is_live))))
     stdout.flush()
     stderr.write(json.dumps(log_filter.summary()) + "\n")
     return 0
@@ -106,8 +96,11 @@ def _explained(d: Decision) -> bytes:
     return f"{line_no:>7} {d.action.value:<8} {d.reason or '-':<20} {d.text}\n".encode("utf-8", "replace")
 
 
-def _write(log_filter: LogFilter, data: bytes, stdout: IO[bytes], withheld: IO[str] | None, is_live: bool) -> None:
-    result = log_filter.feed_bytes(data, time.monotonic() if is_live else 0.0)
+def _now(is_live: bool) -> float:
+    return time.monotonic() if is_live else 0.0
+
+
+def _write(result: ChunkResult, stdout: IO[bytes], withheld: IO[str] | None) -> None:
     stdout.write(result.shown)
     if withheld is not None:
         for d in result.audit:

@@ -1,10 +1,17 @@
-//! Native scanner for arenahub's log policy.
+//! Native core of arenahub's log policy.
 //!
-//! Implements exactly the rules of `arenahub.logpolicy.scanner` (the pure-Python reference):
-//! flags, encoded spans, data-only lines. Any change there must be made here too;
-//! tests/unit/logpolicy/test_native.py compares the two on the same inputs.
+//! `Scanner` implements exactly the rules of `arenahub.logpolicy.scanner` (the pure-Python
+//! reference): flags, encoded spans, data-only lines. `Filter` runs a whole job's open or
+//! filtered policy over chunks of lines (arenahub.logpolicy.pyfilter is its reference).
+//! Any change there must be made here too; tests/unit/logpolicy/test_native.py and
+//! test_native_filter.py compare the two on the same inputs.
 
+mod blocks;
 mod chunks;
+mod filter;
+mod metric;
+mod number;
+mod pyfilter;
 mod rules;
 mod tokens;
 
@@ -33,6 +40,44 @@ struct Scanner {
     p: Params,
 }
 
+/// Scanner settings from the threshold tables (both need 9 rows of long_token_chars + 1).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn make_params(
+    is_detecting: bool,
+    max_line_bytes: usize,
+    base64_min_chars: usize,
+    hex_min_chars: usize,
+    decimal_min_digits: usize,
+    number_list_min: usize,
+    token_min_chars: usize,
+    long_token_chars: usize,
+    unicode_min_chars: usize,
+    unicode_distinct_percent: usize,
+    run_min_distinct: Vec<Vec<u32>>,
+    token_min_distinct: Vec<Vec<u32>>,
+) -> PyResult<Params> {
+    let rows_ok = |t: &Vec<Vec<u32>>| t.len() == 9 && t.iter().all(|r| r.len() > long_token_chars);
+    if !rows_ok(&run_min_distinct) || !rows_ok(&token_min_distinct) {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "threshold tables need 9 rows of long_token_chars + 1 entries",
+        ));
+    }
+    Ok(Params {
+        is_detecting,
+        max_line_bytes,
+        base64_min: base64_min_chars,
+        hex_min: hex_min_chars,
+        decimal_min: decimal_min_digits,
+        number_list_min,
+        token_min: token_min_chars,
+        long_token: long_token_chars,
+        unicode_min: unicode_min_chars,
+        unicode_distinct_percent,
+        run_min_distinct,
+        token_min_distinct,
+    })
+}
+
 #[pymethods]
 impl Scanner {
     #[new]
@@ -51,28 +96,12 @@ impl Scanner {
         run_min_distinct: Vec<Vec<u32>>,
         token_min_distinct: Vec<Vec<u32>>,
     ) -> PyResult<Self> {
-        let rows_ok = |t: &Vec<Vec<u32>>| t.len() == 9 && t.iter().all(|r| r.len() > long_token_chars);
-        if !rows_ok(&run_min_distinct) || !rows_ok(&token_min_distinct) {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "threshold tables need 9 rows of long_token_chars + 1 entries",
-            ));
-        }
-        Ok(Scanner {
-            p: Params {
-                is_detecting,
-                max_line_bytes,
-                base64_min: base64_min_chars,
-                hex_min: hex_min_chars,
-                decimal_min: decimal_min_digits,
-                number_list_min,
-                token_min: token_min_chars,
-                long_token: long_token_chars,
-                unicode_min: unicode_min_chars,
-                unicode_distinct_percent,
-                run_min_distinct,
-                token_min_distinct,
-            },
-        })
+        let p = make_params(
+            is_detecting, max_line_bytes, base64_min_chars, hex_min_chars, decimal_min_digits, number_list_min,
+            token_min_chars, long_token_chars, unicode_min_chars, unicode_distinct_percent, run_min_distinct,
+            token_min_distinct,
+        )?;
+        Ok(Scanner { p })
     }
 
     /// (flags, spans, is_data_only, data_bytes) of one line (bytes without the newline).
@@ -137,5 +166,6 @@ impl Scanner {
 #[pymodule]
 fn arenahub_logscan(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Scanner>()?;
+    m.add_class::<pyfilter::Filter>()?;
     Ok(())
 }

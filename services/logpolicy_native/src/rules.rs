@@ -252,7 +252,7 @@ pub(crate) fn uuencode_span(line: &[u8], p: &Params, out: &mut Vec<(u32, u32, u8
         return;
     }
     let body = &line[1..];
-    let expected = (count + 2) / 3 * 4;
+    let expected = count.div_ceil(3) * 4;
     if body.len() + 4 < expected || body.len() > expected + 2 || !body.iter().all(|&b| (0x20..=0x60).contains(&b)) {
         return;
     }
@@ -272,8 +272,6 @@ pub(crate) fn is_excluded_char(code: u32) -> bool {
 }
 
 pub(crate) fn unicode_spans(text: &str, p: &Params, out: &mut Vec<(u32, u32, u8)>) {
-    let mut run_start = 0usize;
-    let mut run_chars = 0usize;
     let close = |run_start: usize, run_chars: usize, end: usize, out: &mut Vec<(u32, u32, u8)>| {
         if run_chars >= p.unicode_min {
             let mut chars: Vec<char> = text[run_start..end].chars().collect();
@@ -284,19 +282,31 @@ pub(crate) fn unicode_spans(text: &str, p: &Params, out: &mut Vec<(u32, u32, u8)
             }
         }
     };
-    for (offset, ch) in text.char_indices() {
-        let code = ch as u32;
-        if code >= 0x80 && !is_excluded_char(code) {
-            if run_chars == 0 {
-                run_start = offset;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    // Runs are non-ASCII characters outside the excluded blocks: skip ASCII stretches whole.
+    while let Some(k) = bytes[i..].iter().position(|&b| b >= 0x80) {
+        i += k;
+        let (mut run_start, mut run_chars, mut end) = (i, 0usize, bytes.len());
+        for (offset, ch) in text[i..].char_indices() {
+            let code = ch as u32;
+            if code < 0x80 {
+                end = i + offset;
+                break;
             }
-            run_chars += 1;
-        } else {
-            close(run_start, run_chars, offset, out);
-            run_chars = 0;
+            if is_excluded_char(code) {
+                close(run_start, run_chars, i + offset, out);
+                run_chars = 0;
+            } else {
+                if run_chars == 0 {
+                    run_start = i + offset;
+                }
+                run_chars += 1;
+            }
         }
+        close(run_start, run_chars, end, out);
+        i = end;
     }
-    close(run_start, run_chars, text.len(), out);
 }
 
 pub(crate) fn merge(spans: &mut Vec<(u32, u32, u8)>) {
@@ -317,59 +327,92 @@ pub(crate) fn merge(spans: &mut Vec<(u32, u32, u8)>) {
     *spans = merged;
 }
 
+/// Runs, dense runs and tokens of one space-delimited word `line[from..to]`, byte by byte.
+fn scan_word(line: &[u8], from: usize, to: usize, shortest: usize, p: &Params, tokens: &mut Tokens, out: &mut Vec<(u32, u32, u8)>) {
+    let mut run_start = usize::MAX;
+    let mut token_start = usize::MAX;
+    let mut dense_start = usize::MAX;
+    for i in from..to {
+        let b = line[i];
+        let c = CLASSES[b as usize];
+        if (0x21..0x7f).contains(&b) {
+            if dense_start == usize::MAX {
+                dense_start = i;
+            }
+        } else if dense_start != usize::MAX {
+            if i - dense_start >= p.base64_min {
+                analyse_dense(&line[dense_start..i], dense_start, p, out);
+            }
+            dense_start = usize::MAX;
+        }
+        if c & C_RUN != 0 {
+            if run_start == usize::MAX {
+                run_start = i;
+            }
+        } else if run_start != usize::MAX {
+            if i - run_start >= shortest {
+                analyse_run(line, run_start, i, p, out);
+            }
+            run_start = usize::MAX;
+        }
+        if c & C_SEP == 0 {
+            if token_start == usize::MAX {
+                token_start = i;
+            }
+        } else if token_start != usize::MAX {
+            tokens.token(&line[token_start..i], token_start, p, out);
+            token_start = usize::MAX;
+        }
+    }
+    if run_start != usize::MAX && to - run_start >= shortest {
+        analyse_run(line, run_start, to, p, out);
+    }
+    if dense_start != usize::MAX && to - dense_start >= p.base64_min {
+        analyse_dense(&line[dense_start..to], dense_start, p, out);
+    }
+    if token_start != usize::MAX {
+        tokens.token(&line[token_start..to], token_start, p, out);
+    }
+}
+
 pub(crate) fn scan_line(line: &[u8], p: &Params) -> Scan {
     let mut scan = Scan::default();
     let mut seen_classes = 0u8;
     let n = line.len();
     let (is_data_only, data_bytes) = if p.is_detecting {
-        // One pass: base64-class runs and separator-delimited tokens, both by byte class.
+        // Spaces end every run, dense run and token: words shorter than any run threshold and
+        // free of other separators are one token and need no byte-by-byte look.
         let shortest = p.token_min.min(p.hex_min).min(p.decimal_min);
+        let short_word = shortest.min(p.base64_min);
         let mut tokens = Tokens::new();
-        let mut run_start = usize::MAX;
-        let mut token_start = usize::MAX;
-        let mut dense_start = usize::MAX;
-        for i in 0..n {
-            let c = CLASSES[line[i] as usize];
-            seen_classes |= c;
-            if (0x21..0x7f).contains(&line[i]) {
-                if dense_start == usize::MAX {
-                    dense_start = i;
-                }
-            } else if dense_start != usize::MAX {
-                if i - dense_start >= p.base64_min {
-                    analyse_dense(&line[dense_start..i], dense_start, p, &mut scan.spans);
-                }
-                dense_start = usize::MAX;
+        let mut i = 0;
+        while i < n {
+            if line[i] == b' ' {
+                i += 1;
+                continue;
             }
-            if c & C_RUN != 0 {
-                if run_start == usize::MAX {
-                    run_start = i;
+            let from = i;
+            let word = &line[from..];
+            i = from + word.iter().position(|&b| b == b' ').unwrap_or(word.len());
+            let word = &line[from..i];
+            let classes = word.iter().fold(0u8, |seen, &b| seen | CLASSES[b as usize]);
+            seen_classes |= classes;
+            if word.len() >= short_word {
+                scan_word(line, from, i, shortest, p, &mut tokens, &mut scan.spans);
+            } else if classes & C_SEP == 0 {
+                tokens.token(word, from, p, &mut scan.spans);
+            } else {
+                // Too short for any run: only the tokens between separators count.
+                let mut at = from;
+                for part in word.split(|&b| CLASSES[b as usize] & C_SEP != 0) {
+                    if !part.is_empty() {
+                        tokens.token(part, at, p, &mut scan.spans);
+                    }
+                    at += part.len() + 1;
                 }
-            } else if run_start != usize::MAX {
-                if i - run_start >= shortest {
-                    analyse_run(line, run_start, i, p, &mut scan.spans);
-                }
-                run_start = usize::MAX;
             }
-            if c & C_SEP == 0 {
-                if token_start == usize::MAX {
-                    token_start = i;
-                }
-            } else if token_start != usize::MAX {
-                tokens.token(&line[token_start..i], token_start, p, &mut scan.spans);
-                token_start = usize::MAX;
-            }
-        }
-        if run_start != usize::MAX && n - run_start >= shortest {
-            analyse_run(line, run_start, n, p, &mut scan.spans);
-        }
-        if dense_start != usize::MAX && n - dense_start >= p.base64_min {
-            analyse_dense(&line[dense_start..n], dense_start, p, &mut scan.spans);
         }
         uuencode_span(line, p, &mut scan.spans);
-        if token_start != usize::MAX {
-            tokens.token(&line[token_start..n], token_start, p, &mut scan.spans);
-        }
         tokens.finish(p, &mut scan.spans)
     } else {
         for &b in line {

@@ -1,7 +1,7 @@
 //! Tokens of a line: numbers, number lists, plain words and random-looking fragments, and
 //! the data-only verdict the split-payload window counts.
 
-use crate::rules::{Params, CLASSES, C_ALNUM, C_DIGIT, KIND_NUMBERS};
+use crate::rules::{Params, CLASSES, C_ALNUM, C_DIGIT, C_HEX, KIND_NUMBERS};
 
 pub(crate) fn skip_digits(t: &[u8], mut i: usize) -> usize {
     while i < t.len() && t[i].is_ascii_digit() {
@@ -143,7 +143,9 @@ impl Tokens {
 
     pub(crate) fn token(&mut self, token: &[u8], start: usize, p: &Params, out: &mut Vec<(u32, u32, u8)>) {
         self.tokens += 1;
-        if is_number(token) {
+        // A number starts with a digit, a hex letter, a sign or a point: skip is_number otherwise.
+        let first = token[0];
+        if (CLASSES[first as usize] & C_HEX != 0 || matches!(first, b'-' | b'+' | b'.')) && is_number(token) {
             if self.count == 0 {
                 self.list_start = start;
             }
@@ -156,6 +158,9 @@ impl Tokens {
             out.push((self.list_start as u32, self.list_end as u32, KIND_NUMBERS));
         }
         self.count = 0;
+        if self.tokens > 1 && !self.is_data_only {
+            return; // neither the lone-token nor the data-only verdict can change any more
+        }
         let is_data = is_data_token(token);
         if self.tokens == 1 && token.len() >= 2 && is_data {
             self.lone_bytes = token.len() as u32;
