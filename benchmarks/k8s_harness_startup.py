@@ -1,11 +1,14 @@
 """Start-up time of the Kubernetes test harness: build (cold or cached) and one or two control planes.
 
 Usage:
-  .venv/bin/python benchmarks/k8s_harness_startup.py [--repeat 3] [--cold]
+  .venv/bin/python benchmarks/k8s_harness_startup.py [--repeat 3] [--cold] [--first-start-from CACHE]
 
 --cold builds everything into a fresh, empty cache folder first (20+ minutes of CPU on a
 2-core machine; it does not touch the real cache). Without it the script times build.sh on
 the existing cache (the "nothing to do" path `make test` takes) and the control planes.
+--first-start-from CACHE times the first start of one control plane (+ 2 nodes Ready) from the
+binaries of another cache root (ARENAHUB_CACHE), e.g. one just filled by a cold build timed
+separately: the "cold start" right after a build, before the cached starts.
 Prints one line per measurement and a Markdown table at the end.
 """
 
@@ -30,6 +33,7 @@ from tests.k8s.harness import (  # noqa: E402 - the repository root must be impo
     TRAINING,
     ClusterSpec,
     ControlPlane,
+    HarnessBinaries,
     build_default_nodes,
     find_binaries,
     start_control_plane,
@@ -61,8 +65,8 @@ def with_nodes(planes: list[ControlPlane]) -> list[ControlPlane]:
     return planes
 
 
-def start_one(spec: ClusterSpec) -> ControlPlane:
-    return with_nodes([start_control_plane(spec)])[0]
+def start_one(spec: ClusterSpec, binaries: HarnessBinaries | None = None) -> ControlPlane:
+    return with_nodes([start_control_plane(spec, binaries)])[0]
 
 
 def one_plane() -> list[ControlPlane]:
@@ -100,8 +104,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cold", action="store_true", help="also time a build into an empty cache")
+    parser.add_argument("--first-start-from", type=Path, default=None, metavar="CACHE",
+                        help="time one control plane's first start from the build in this cache root")
     args = parser.parse_args()
     rows: list[tuple[str, str]] = []
+    if args.first_start_from is not None:
+        fresh = find_binaries({"ARENAHUB_CACHE": str(args.first_start_from)}).require()
+        started = time.monotonic()
+        plane = start_one(CODING, fresh)
+        first_s = time.monotonic() - started
+        plane.stop()
+        print(f"  first start from {fresh.bin_dir}: {first_s:.2f} s", flush=True)
+        rows.append(("first start right after that build (one control plane + 2 nodes Ready)", f"{first_s:.1f} s"))
     if args.cold:
         cold_cache = Path(tempfile.mkdtemp(prefix="arenahub-cold-cache-"))
         try:

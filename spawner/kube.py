@@ -39,6 +39,7 @@ from .kubeobjects import (
     build_notebook_resources,
     build_pool_tolerations,
     describe_pod_event,
+    describe_spawn_timeout,
     describe_unschedulable,
     render_kube_profile_form,
     unschedulable_message,
@@ -277,10 +278,8 @@ class VGPUKubeSpawner(KubeSpawner):
                 unschedulable_since = None
             if now >= deadline:
                 phase = ((pod or {}).get("status") or {}).get("phase", "not created")
-                raise SpawnFailed(
-                    f"Your server did not start within {self.start_timeout} s (its pod is {phase}). "
-                    "The cluster may be busy; try again, and tell an administrator if it keeps happening."
-                )
+                raise SpawnFailed(describe_spawn_timeout(self.start_timeout, phase, reason,
+                                                         getattr(self, "_profile", None), self.pvc_name))
 
     def _reflected_pod(self) -> dict[str, Any] | None:
         reflector = self.pod_reflector

@@ -225,6 +225,19 @@ def describe_unschedulable(scheduler_message: str, profile: Profile, pvc_name: s
     )
 
 
+def describe_spawn_timeout(start_timeout_s: float, phase: str, scheduler_message: str | None,
+                           profile: Profile | None, pvc_name: str = "") -> str:
+    """What a participant reads when their server misses ``start_timeout_s``: why, when the pod
+    is Unschedulable (``scheduler_message``), else the pod's ``phase`` and what to do."""
+    if scheduler_message is not None and profile is not None:
+        return (f"Your server did not start within {start_timeout_s:g} s: "
+                + describe_unschedulable(scheduler_message, profile, pvc_name))
+    return (
+        f"Your server did not start within {start_timeout_s:g} s (its pod is {phase}). "
+        "The cluster may be busy; try again, and tell an administrator if it keeps happening."
+    )
+
+
 def describe_pod_event(reason: str, message: str, profile: Profile) -> str:
     """A pod event in plain words for the spawn progress page (unknown events keep their text)."""
     if reason == "Scheduled":

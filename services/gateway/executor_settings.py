@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 if TYPE_CHECKING:
     from arenahub.gateway.executors.base import Executor
+
+TOLERATION_FIELDS = frozenset({"key", "operator", "value", "effect", "tolerationSeconds"})
 
 
 class KubernetesExecutorSettings(BaseModel):
@@ -27,6 +29,33 @@ class KubernetesExecutorSettings(BaseModel):
     run_as_uid: int = Field(1000, gt=0, description="The job's non-root uid.")
     ensure_namespaces: bool = Field(False, description="Create missing run namespaces and their deny-all "
                                     "policy; off when the arenahub-training chart creates them.")
+    pool_selector: dict[str, str] = Field(
+        default_factory=lambda: {"arenahub.io/pool": "training"},
+        description="Node labels of the training pool (JSON object); Job pods run only on nodes with all of "
+        "them. Empty: any node. Keep it equal to the arenahub-training chart's kueue.flavor.nodeLabels.")
+    tolerations: list[dict[str, Any]] = Field(
+        default_factory=lambda: [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        description="Tolerations of Job pods (JSON list of Kubernetes tolerations) for the training pool's "
+        "taints, e.g. a dedicated-pool taint next to the GPU one. Empty: tolerate nothing.")
+    ttl_after_finished_s: int = Field(
+        3600, ge=0, description="Seconds after which Kubernetes deletes a finished Job and its pod "
+        "(ttlSecondsAfterFinished); the gateway has stored the result by then. 0 keeps finished Jobs.")
+    priority_class_name: str = Field(
+        "", description="PriorityClass of Job pods (it must exist on the training cluster); empty: the "
+        "cluster's default priority. Use it to let training preempt lower-priority work on shared nodes.")
+    pod_annotations: dict[str, str] = Field(
+        default_factory=dict, description="Extra annotations on Job pods (JSON object), e.g. what a device "
+        "plugin or scheduler extension reads. Empty: none.")
+
+    @field_validator("tolerations")
+    @classmethod
+    def _tolerations_are_kubernetes_tolerations(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for i, toleration in enumerate(value):
+            unknown = sorted(set(toleration) - TOLERATION_FIELDS)
+            if unknown:
+                raise ValueError(f"tolerations[{i}] has unknown field(s) {', '.join(unknown)}; "
+                                 f"a toleration has {', '.join(sorted(TOLERATION_FIELDS))}.")
+        return value
 
 
 class ExecutorSettings(BaseModel):
@@ -59,6 +88,8 @@ def make_executor(settings: ExecutorSettings, state_dir: Path) -> Executor:
     job_settings = KubeJobSettings(
         image=kube.image, namespace_prefix=kube.namespace_prefix, default_competition=kube.default_competition,
         kueue_queue=kube.kueue_queue, dataset_claim=kube.dataset_claim, datasets_root=kube.datasets_root,
-        cpu_per_gpu=kube.cpu_per_gpu, run_as_uid=kube.run_as_uid,
+        cpu_per_gpu=kube.cpu_per_gpu, run_as_uid=kube.run_as_uid, pool_selector=dict(kube.pool_selector),
+        tolerations=tuple(dict(t) for t in kube.tolerations), ttl_after_finished_s=kube.ttl_after_finished_s,
+        priority_class_name=kube.priority_class_name, pod_annotations=dict(kube.pod_annotations),
     )
     return KubernetesExecutor(job_settings, kubeconfig=kube.kubeconfig, ensure_namespaces=kube.ensure_namespaces)

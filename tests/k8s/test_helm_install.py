@@ -204,15 +204,20 @@ def test_training_chart_installs_with_every_object_accepted(training_cluster: Co
         assert queue["spec"]["clusterQueue"] == f"{prefix}cars"
 
 
-def _executor_client(cluster: ControlPlane, namespace: str) -> k8s.ApiClient:
-    """An ApiClient that presents the executor ServiceAccount's token from the chart's token Secret."""
+def _executor_kubeconfig(cluster: ControlPlane, namespace: str) -> Path:
+    """A kubeconfig that presents the executor ServiceAccount's token from the chart's token Secret."""
     with cluster.api_client() as api:
         core = k8s.CoreV1Api(api)
         secret = _wait("the token controller to fill the executor's token Secret",
                        lambda: (s := core.read_namespaced_secret("arenahub-executor-token", namespace)).data
                        and "token" in s.data and s)
     token = base64.b64decode(secret.data["token"]).decode()
-    return k8s_config.new_client_from_config(config_file=str(cluster.token_kubeconfig(token, f"executor-{namespace}")))
+    return cluster.token_kubeconfig(token, f"executor-{namespace}")
+
+
+def _executor_client(cluster: ControlPlane, namespace: str) -> k8s.ApiClient:
+    """An ApiClient that presents the executor ServiceAccount's token from the chart's token Secret."""
+    return k8s_config.new_client_from_config(config_file=str(_executor_kubeconfig(cluster, namespace)))
 
 
 def _restricted_job(name: str, gpus: int) -> dict[str, Any]:
@@ -269,6 +274,44 @@ def test_executor_token_may_start_the_job_the_gateway_builds_and_its_pod_is_admi
             if p.spec.node_name])[0]
     assert pod.spec.node_name.startswith("training-gpu-")
     assert pod.spec.volumes[-1].persistent_volume_claim.claim_name == "arenahub-datasets"
+
+
+async def test_with_only_the_charts_rbac_a_restarted_executor_finds_its_jobs_in_the_competition_namespaces(
+    training_cluster: ControlPlane, training_release, tmp_path: Path
+):
+    """find_runs lists per competition namespace: no cluster-wide rights (listJobsClusterWide off)."""
+    from arenahub.gateway.executors.base import RunLimits, RunSpec
+    from arenahub.gateway.executors.kubejobs import KubeJobSettings
+    from arenahub.gateway.executors.kubernetes import KubernetesExecutor
+
+    namespace, prefix = training_release
+    with _executor_client(training_cluster, namespace) as api:
+        with pytest.raises(k8s.ApiException) as refused:  # what find_runs used to need
+            k8s.BatchV1Api(api).list_job_for_all_namespaces()
+    assert refused.value.status == 403
+    kubeconfig = _executor_kubeconfig(training_cluster, namespace)
+    settings = KubeJobSettings(image="ghcr.io/arenahub/job-runner:0.1.0", namespace_prefix=prefix,
+                               default_competition="faces")
+    (tmp_path / "main.py").write_text("print('hi')\n")
+    spec = RunSpec(job_id=f"j{secrets.token_hex(4)}", user="alice", code_dir=tmp_path, argv=["python3", "main.py"],
+                   mounts=[], gpus=[0],
+                   limits=RunLimits(wall_s=600, mem_bytes=4 << 30, cpu_s=2400, max_procs=512, disk_bytes=2 << 30),
+                   env={"ARENAHUB_COMPETITION": "cars"})
+    first = KubernetesExecutor(settings, kubeconfig=kubeconfig, ensure_namespaces=False)
+    try:
+        handle = await first.start(spec)
+    finally:
+        await first.aclose()
+    second = KubernetesExecutor(settings, kubeconfig=kubeconfig, ensure_namespaces=False)
+    try:
+        found = await second.find_runs(["cars"])
+        await second.cancel(handle)
+        with pytest.raises(PermissionError, match=f"namespace {prefix}elsewhere"):
+            await second.find_runs(["elsewhere"])  # no competition of the chart: said clearly
+    finally:
+        await second.aclose()
+    assert [h.run_dir for h in found if h.job_id == spec.job_id] == [handle.run_dir]
+    assert handle.run_dir.startswith(f"kube:{prefix}cars/")
 
 
 @pytest.mark.parametrize("action", [

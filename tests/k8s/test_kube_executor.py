@@ -218,7 +218,7 @@ async def test_a_restarted_gateway_finds_its_running_jobs_by_label_and_follows_t
         await first.aclose()  # the gateway dies; the Job runs on
     second = make_executor(training_cluster)
     try:
-        found = [h for h in await second.find_runs() if h.job_id == handle.job_id]
+        found = [h for h in await second.find_runs([competition]) if h.job_id == handle.job_id]
         result = await settle(second, found[0])
         lines = [r.text async for r in second.read_logs(found[0])]
     finally:

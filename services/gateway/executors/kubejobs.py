@@ -7,7 +7,7 @@ import base64
 import hashlib
 import posixpath
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -47,6 +47,7 @@ class KubeJobSettings:
     Kueue (created unsuspended). dataset_claim: PVC (in each run namespace) holding the datasets,
     the same volume the gateway sees at datasets_root. run_as_uid: the job's non-root uid.
     ttl_after_finished_s: when Kubernetes deletes a finished Job (0 keeps it).
+    priority_class_name: PriorityClass of job pods (empty: the cluster's default).
     pod_annotations: extra annotations on job pods (e.g. for a device plugin or kwok).
     """
 
@@ -64,6 +65,7 @@ class KubeJobSettings:
     datasets_root: str = "/srv/arenahub/datasets"
     run_as_uid: int = 1000
     ttl_after_finished_s: int = 3600
+    priority_class_name: str = ""
     pod_annotations: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -86,6 +88,12 @@ def namespace_for(spec: RunSpec, settings: KubeJobSettings) -> str:
     """The run's namespace: the prefix plus the competition (RunSpec env ARENAHUB_COMPETITION)."""
     competition = spec.env.get(COMPETITION_ENV) or settings.default_competition
     return dns_label(settings.namespace_prefix + competition)
+
+
+def run_namespaces(competitions: Iterable[str], settings: KubeJobSettings) -> list[str]:
+    """The run namespaces of ``competitions`` and of the default competition, sorted, each once."""
+    names = {*competitions, settings.default_competition}
+    return sorted({dns_label(settings.namespace_prefix + name) for name in names if name})
 
 
 def build_namespace(name: str) -> dict[str, Any]:
@@ -228,6 +236,8 @@ def build_job(spec: RunSpec, settings: KubeJobSettings, *, name: str, namespace:
         }],
         "volumes": volumes,
     }
+    if settings.priority_class_name:
+        pod_spec["priorityClassName"] = settings.priority_class_name
     template_meta: dict[str, Any] = {"labels": dict(labels)}
     if settings.pod_annotations:
         template_meta["annotations"] = dict(settings.pod_annotations)

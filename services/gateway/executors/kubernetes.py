@@ -3,8 +3,9 @@
 State lives in the cluster, not in this process: a Job per run (labelled with the gateway's
 job id) in a per-competition namespace behind a deny-all NetworkPolicy, its code snapshot in
 a ConfigMap owned by the Job. A new executor (after a gateway restart) picks any run up again
-from its RunHandle, and ``find_runs()`` lists the live ones by label. The Job and policy
-manifests come from the pure builders in ``kubejobs``.
+from its RunHandle, and ``find_runs(competitions)`` lists the live ones by label, one run
+namespace at a time (no cluster-wide rights needed). The Job and policy manifests come from the
+pure builders in ``kubejobs``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import io
 import tarfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from arenahub.gateway.executors.kubejobs import (
     job_name,
     job_outcome,
     namespace_for,
+    run_namespaces,
 )
 
 CANCEL_REASON_ANNOTATION = "arenahub.io/cancel-reason"
@@ -210,16 +212,35 @@ class KubernetesExecutor:
             outcome = RunResult("cancelled", None, reason, outcome.finished_at)
         return outcome
 
-    async def find_runs(self) -> list[RunHandle]:
-        """Handles of every Job this gateway started that still exists (for re-attaching after a restart)."""
+    async def find_runs(self, competitions: Iterable[str] = ()) -> list[RunHandle]:
+        """Handles of every Job this gateway started that still exists in the run namespaces of
+        ``competitions`` and of the default competition (for re-attaching after a restart).
+
+        One list per namespace, so the rights the arenahub-training chart grants in its
+        competition namespaces suffice (no cluster-wide list). Raises PermissionError naming the
+        namespace when the training cluster refuses a list.
+        """
         api = await self._client()
-        jobs = await k8s.BatchV1Api(api).list_job_for_all_namespaces(
-            label_selector=f"{MANAGED_BY[0]}={MANAGED_BY[1]},{JOB_ID_LABEL}")
-        return [
-            kube_handle(job.metadata.labels[JOB_ID_LABEL], job.metadata.namespace, job.metadata.name,
-                        job.metadata.creation_timestamp.timestamp())
-            for job in jobs.items
-        ]
+        batch = k8s.BatchV1Api(api)
+        handles = []
+        for namespace in run_namespaces(competitions, self.settings):
+            try:
+                jobs = await batch.list_namespaced_job(
+                    namespace, label_selector=f"{MANAGED_BY[0]}={MANAGED_BY[1]},{JOB_ID_LABEL}")
+            except ApiException as e:
+                if e.status != 403:
+                    raise
+                raise PermissionError(
+                    f"The training cluster refused to list Jobs in namespace {namespace}: the executor's "
+                    "credentials have no rights there. Add the competition to the arenahub-training chart "
+                    "(it grants them), or set the executor's default_competition to one it has."
+                ) from None
+            handles += [
+                kube_handle(job.metadata.labels[JOB_ID_LABEL], job.metadata.namespace, job.metadata.name,
+                            job.metadata.creation_timestamp.timestamp())
+                for job in jobs.items
+            ]
+        return handles
 
     # -- logs ----------------------------------------------------------------------------------
     async def _pod_log(self, namespace: str, pod: str) -> bytes | None:

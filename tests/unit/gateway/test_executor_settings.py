@@ -38,3 +38,16 @@ def test_kubernetes_without_an_image_is_refused_naming_the_setting():
 def test_an_unknown_executor_is_refused_with_the_valid_kinds():
     with pytest.raises(ValidationError, match="'local' or 'kubernetes'"):
         ExecutorSettings(kind="docker")
+
+
+def test_pool_placement_settings_reach_the_jobs_settings_and_a_bad_toleration_is_named(tmp_path):
+    settings = ExecutorSettings(kind="kubernetes", kubernetes={
+        "image": "i", "pool_selector": {"pool": "a100"}, "ttl_after_finished_s": 0, "priority_class_name": "hi",
+        "tolerations": [{"key": "pool", "operator": "Equal", "value": "a100", "effect": "NoSchedule"}],
+        "pod_annotations": {"a": "b"}})
+    jobs = make_executor(settings, tmp_path).settings
+    assert (dict(jobs.pool_selector), jobs.ttl_after_finished_s, jobs.priority_class_name) == ({"pool": "a100"}, 0, "hi")
+    assert [dict(t) for t in jobs.tolerations] == settings.kubernetes.tolerations
+    assert dict(jobs.pod_annotations) == {"a": "b"}
+    with pytest.raises(ValidationError, match=r"tolerations\[0\] has unknown field\(s\) efect"):
+        ExecutorSettings(kind="kubernetes", kubernetes={"image": "i", "tolerations": [{"key": "k", "efect": "x"}]})

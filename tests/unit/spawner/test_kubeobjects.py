@@ -12,6 +12,7 @@ from arenahub.spawner.kubeobjects import (
     build_notebook_resources,
     build_pool_tolerations,
     describe_pod_event,
+    describe_spawn_timeout,
     describe_unschedulable,
     pick_mig_profile,
     render_kube_profile_form,
@@ -106,3 +107,11 @@ def test_the_form_offers_every_profile_and_checks_the_chosen_one():
     html = render_kube_profile_form([CPU, QUARTER], chosen="gpu-quarter")
     assert html.count('type="radio"') == 2
     assert 'value="gpu-quarter" checked' in html and 'value="cpu" checked' not in html
+
+
+def test_a_spawn_timeout_says_why_when_the_pod_was_unschedulable_and_the_phase_otherwise():
+    why = describe_spawn_timeout(300, "Pending", "0/2 nodes are available: 2 Insufficient nvidia.com/gpumem.",
+                                 QUARTER, "claim-a")
+    assert why.startswith("Your server did not start within 300 s: No GPU slice free for 0.25 GPU")
+    assert describe_spawn_timeout(300, "Pending", None, QUARTER).startswith(
+        "Your server did not start within 300 s (its pod is Pending).")

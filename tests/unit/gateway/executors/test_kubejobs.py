@@ -16,6 +16,7 @@ from arenahub.gateway.executors.kubejobs import (
     dns_label,
     job_outcome,
     namespace_for,
+    run_namespaces,
 )
 from arenahub.gateway.executors.kubernetes import kube_handle, pack_snapshot, parse_handle, split_log_lines
 
@@ -131,3 +132,20 @@ def test_log_lines_are_numbered_with_resume_offsets_and_a_partial_line_waits_unt
     assert used == 5
     records, used = split_log_lines(b"part", 15, 5, final=True)
     assert [(r.seq, r.offset, r.text) for r in records] == [(5, 19, "part")]
+
+
+def test_runs_are_looked_for_in_each_competitions_namespace_and_the_default_one():
+    assert run_namespaces(["faces", "Cars 2026", "faces"], SETTINGS) == sorted(
+        ["arenahub-runs-faces", namespace_for(make_spec(env={"ARENAHUB_COMPETITION": "Cars 2026"}), SETTINGS),
+         "arenahub-runs-default"])
+    assert run_namespaces([], SETTINGS) == ["arenahub-runs-default"]
+
+
+def test_a_priority_class_and_the_ttl_are_set_only_when_configured():
+    plain = build_job(make_spec(), KubeJobSettings(image="i", datasets_root="/srv/datasets", ttl_after_finished_s=0),
+                      name="n", namespace="ns")
+    assert "priorityClassName" not in plain["spec"]["template"]["spec"] and "ttlSecondsAfterFinished" not in plain["spec"]
+    chosen = build_job(make_spec(), KubeJobSettings(image="i", datasets_root="/srv/datasets", priority_class_name="hi"),
+                       name="n", namespace="ns")
+    assert chosen["spec"]["template"]["spec"]["priorityClassName"] == "hi"
+    assert chosen["spec"]["ttlSecondsAfterFinished"] == 3600
