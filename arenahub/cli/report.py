@@ -11,8 +11,6 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
-
 from arenahub.gateway.observability_report import (
     Holding,
     UsageSample,
@@ -45,6 +43,8 @@ def load_samples(samples_dir: Path, since: float) -> list[UsageSample]:
 
 def load_holdings(db_url: str, since: float, until: float, *, notebooks_from_ledger: bool) -> list[Holding]:
     """Jobs' GPU holdings from the gateway database, and notebooks' from its ledger when asked."""
+    from sqlalchemy.exc import SQLAlchemyError  # here, not at the top: every `arenahub` command imports this module
+
     from arenahub.gateway.db import Database
     from arenahub.gateway.observability_store import load_jobs_overlapping, load_ledger_rows
 
