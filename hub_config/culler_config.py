@@ -12,7 +12,7 @@ if _timeouts.get("unattended") and _timeouts.get("proxy_url"):
         _timeouts.get("profiles", {}), _timeouts["unattended"], _timeouts.get("default_profile", ""),
         make_kernel_fetcher(_timeouts["proxy_url"], os.environ["JUPYTERHUB_API_TOKEN"]),
     )
-else:  # no unattended timeouts, or no proxy to ask servers through (e.g. the Helm chart today)
+else:  # no profile has an unattended timeout (or no proxy URL was given): the per-profile idle rule only
     c.IdleCuller.cull_arbiter_hook = make_profile_arbiter(
         _timeouts.get("profiles", {}), _timeouts.get("default_profile", "")
     )

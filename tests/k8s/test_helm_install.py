@@ -4,8 +4,10 @@ executor's RBAC answered by the real API server with the ServiceAccount's own to
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import secrets
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -39,7 +41,14 @@ pytestmark = [
 RELEASE = "arena"
 HUB = f"{RELEASE}-arenahub-coding-hub"
 # The harness has no load balancer: a LoadBalancer Service would keep `helm --wait` waiting.
-CODING_VALUES = {"proxy": {"service": {"type": "NodePort"}}}
+# One profile sets its own unattended timeout; the gateway mounts a datasets volume.
+CODING_VALUES = {
+    "proxy": {"service": {"type": "NodePort"}},
+    "singleuser": {"profileList": [{**p, "unattended_timeout_s": 600} if p["slug"] == "gpu-half" else p
+                                   for p in profiles_for("hami")]},
+    "gateway": {"extraVolumes": [{"name": "datasets", "emptyDir": {}}],
+                "extraVolumeMounts": [{"name": "datasets", "mountPath": "/srv/datasets", "readOnly": True}]},
+}
 # Volumes the chart's PVCs bind to: the harness has no storage provisioner (static provisioning).
 CODING_CLAIMS = {f"{RELEASE}-arenahub-coding-hub-db": "1Gi", f"{RELEASE}-arenahub-coding-gateway-state": "20Gi"}
 
@@ -127,6 +136,54 @@ def test_hub_pod_is_scheduled_onto_a_coding_node_and_runs(coding_cluster: Contro
     assert claim == f"{RELEASE}-arenahub-coding-hub-db"
 
 
+def _chartconfig() -> Any:
+    """The chart's hub config reader (files/hub/chartconfig.py), as the hub pod loads it."""
+    path = CODING_CHART / "files" / "hub" / "chartconfig.py"
+    spec = importlib.util.spec_from_file_location("arenahub_chartconfig_k8s", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_installed_culler_asks_servers_for_kernels_through_the_installed_proxy_service(
+        coding_cluster: ControlPlane, coding_release: str):
+    with coding_cluster.api_client() as api:
+        core = k8s.CoreV1Api(api)
+        mounted = yaml.safe_load(core.read_namespaced_config_map(HUB, coding_release).data["values.yaml"])
+        env = {"ARENAHUB_GATEWAY_API_TOKEN": "a" * 64}
+        config = _chartconfig().build_hub_config(mounted["chart"], mounted["values"], env, Path("/culler_config.py"))
+        culler = next(s for s in config["JupyterHub"]["services"] if s["name"] == "idle-culler")
+        timeouts = json.loads(culler["environment"]["ARENAHUB_CULL_TIMEOUTS"])
+        role = next(r for r in config["JupyterHub"]["load_roles"] if r["name"] == "idle-culler")
+        assert timeouts["unattended"] == {"gpu-quarter": 300, "gpu-half": 600}
+        assert "access:servers" in role["scopes"]
+        # the culler's proxy URL is a Service of the release that sends port 80 to the proxy's http port
+        host, port = timeouts["proxy_url"].removeprefix("http://").split(":")
+        service = core.read_namespaced_service(host, coding_release)
+        assert [(p.port, p.target_port) for p in service.spec.ports] == [(int(port), "http")]
+        proxy = k8s.AppsV1Api(api).read_namespaced_deployment(f"{RELEASE}-arenahub-coding-proxy", coding_release)
+        assert service.spec.selector.items() <= proxy.spec.template.metadata.labels.items()
+        ports = {p.name: p.container_port for p in proxy.spec.template.spec.containers[0].ports}
+        # and the hub pod, where the culler runs, may reach that port
+        policy = k8s.NetworkingV1Api(api).read_namespaced_network_policy(HUB, coding_release)
+        to_proxy = [r for r in policy.spec.egress if any(
+            (t.pod_selector and (t.pod_selector.match_labels or {}).get("app.kubernetes.io/component") == "proxy")
+            for t in (r.to or []))]
+        assert ports["http"] in [p.port for r in to_proxy for p in r.ports]
+
+
+def test_installed_gateway_pod_mounts_the_extra_datasets_volume(coding_cluster: ControlPlane, coding_release: str):
+    with coding_cluster.api_client() as api:
+        pods = _wait("the gateway pod", lambda: k8s.CoreV1Api(api).list_namespaced_pod(
+            coding_release, label_selector="app.kubernetes.io/component=gateway").items)
+    spec = pods[0].spec
+    assert "datasets" in [v.name for v in spec.volumes]
+    mount = next(m for m in spec.containers[0].volume_mounts if m.name == "datasets")
+    assert (mount.mount_path, mount.read_only) == ("/srv/datasets", True)
+
+
+# (after the tests above: it changes the profile list)
 def test_upgrade_with_a_new_profile_list_restarts_the_hub_with_it(coding_cluster: ControlPlane, coding_release: str):
     with coding_cluster.api_client() as api:
         core = k8s.CoreV1Api(api)

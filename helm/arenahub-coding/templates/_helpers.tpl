@@ -146,6 +146,19 @@ checks each value alone). */}}
 {{- if gt $defaults 1 -}}
 {{- fail "singleuser.profileList: more than one profile has default: true; mark one." -}}
 {{- end -}}
+{{- $volumes := dict "state" true "tmp" true "training-kubeconfig" true -}}
+{{- range $i, $v := .Values.gateway.extraVolumes -}}
+{{- if hasKey $volumes $v.name -}}
+{{- fail (printf "gateway.extraVolumes[%d]: the name %q is taken (by the chart's state, tmp or training-kubeconfig volume, or an earlier entry); give the volume its own name." $i $v.name) -}}
+{{- end -}}
+{{- $_ := set $volumes $v.name true -}}
+{{- end -}}
+{{- range $i, $m := .Values.gateway.extraVolumeMounts -}}
+{{- if or (not (hasKey $volumes $m.name)) (has $m.name (list "state" "tmp" "training-kubeconfig")) -}}
+{{- $extra := without (keys $volumes | sortAlpha) "state" "tmp" "training-kubeconfig" -}}
+{{- fail (printf "gateway.extraVolumeMounts[%d]: volume %q is not one of gateway.extraVolumes (%s); add it there, or mount one of those." $i $m.name (empty $extra | ternary "it is empty" (printf "names: %s" (join ", " $extra)))) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/* A database URL with a password put in after the user: (list "postgresql+psycopg://u@h/db" "$(PW)"). */}}

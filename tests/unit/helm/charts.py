@@ -157,6 +157,15 @@ IN_CHART_DB = {"hub": {"db": {"type": "postgres"}}, "gateway": {"db": {"type": "
 INGRESS = {"ingress": {"enabled": True, "ingressClassName": "nginx", "hosts": ["hub.example.org"],
                        "tls": [{"hosts": ["hub.example.org"], "secretName": "hub-tls"}]},
            "proxy": {"service": {"type": "ClusterIP"}}}
+# The gateway mounts the datasets (with the hidden annotations the scorer reads); homes on a named class;
+# one profile with its own unattended timeout.
+GATEWAY_DATASETS_AND_STORAGE = {
+    "gateway": {"extraVolumes": [{"name": "datasets", "persistentVolumeClaim": {"claimName": "arena-datasets",
+                                                                                "readOnly": True}}],
+                "extraVolumeMounts": [{"name": "datasets", "mountPath": "/srv/datasets", "readOnly": True}]},
+    "singleuser": {"storage": {"type": "dynamic", "capacity": "50Gi", "dynamic": {"storageClass": "fast-ssd"}},
+                   "profileList": [{**p, "unattended_timeout_s": 600} for p in profiles_for("hami")]},
+}
 TWO_COMPETITIONS = {"namespacePrefix": "arena-", "competitions": [
     {"name": "faces", "gpus": 6, "maxJobs": 20, "datasetVolume": {"size": "50Gi", "accessModes": ["ReadOnlyMany"]}},
     {"name": "cars", "gpus": 3, "cpu": "24", "memory": "200Gi"},
@@ -169,6 +178,7 @@ CODING_SETS = [
     ValuesSet("coding-external-db", CODING_CHART, EXTERNAL_DB),
     ValuesSet("coding-in-chart-db", CODING_CHART, IN_CHART_DB),
     ValuesSet("coding-ingress", CODING_CHART, INGRESS),
+    ValuesSet("coding-datasets-storage", CODING_CHART, GATEWAY_DATASETS_AND_STORAGE),
 ]
 TRAINING_SETS = [
     ValuesSet("training-default", TRAINING_CHART, {}),

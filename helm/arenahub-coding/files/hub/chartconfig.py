@@ -26,6 +26,7 @@ from arenahub.hub_config.wiring import GATEWAY_SERVICE, GATEWAY_URL_ENV
 HUB_PORT = 8081
 PROXY_API_PORT = 8001
 PROXY_HTTP_PORT = 8000
+PROXY_PUBLIC_PORT = 80  # the proxy-public Service's port (to PROXY_HTTP_PORT)
 GATEWAY_PORT = 10101
 NOTEBOOK_PORT = 8888
 HUB_STATE_DIR = "/srv/jupyterhub"
@@ -155,20 +156,45 @@ def build_spawner(chart: Mapping[str, Any], values: Mapping[str, Any]) -> Config
     return {"KubeSpawner": kube, "VGPUKubeSpawner": vgpu}
 
 
-def build_culler(values: Mapping[str, Any], culler_config: Path) -> tuple[list[dict], list[dict]]:
-    """The idle-culler service and its role (empty lists when ``cull.enabled`` is false)."""
+def culler_timeouts(chart: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """The culler's ``ARENAHUB_CULL_TIMEOUTS`` document, as the embedded hub's (hub_config.wiring) makes it.
+
+    Per-profile idle timeouts, the default profile, per-profile unattended timeouts
+    (``unattended_timeout_s``; null: 300 s on GPU profiles) and the proxy's in-cluster URL the
+    culler lists servers' kernels through. Raises ChartValuesError naming a bad profile.
+    """
+    try:
+        profiles = [profile_from_dict(p) for p in values["singleuser"]["profileList"]]
+        validate_profiles(profiles)
+    except ValueError as e:
+        raise ChartValuesError(f"singleuser.profileList: {e}") from None
+    default = next((p.slug for p in profiles if p.default), profiles[0].slug)
+    return {
+        "profiles": {p.slug: p.idle_timeout_s for p in profiles if p.idle_timeout_s},
+        "default_profile": default,
+        "unattended": {p.slug: p.unattended_limit_s() for p in profiles if p.unattended_limit_s()},
+        "proxy_url": f"http://{component_name(chart, 'proxy-public')}:{PROXY_PUBLIC_PORT}",
+    }
+
+
+def build_culler(chart: Mapping[str, Any], values: Mapping[str, Any],
+                 culler_config: Path) -> tuple[list[dict], list[dict]]:
+    """The idle-culler service and its role (empty lists when ``cull.enabled`` is false).
+
+    The role has ``access:servers`` only when some profile has an unattended timeout: the culler
+    then asks servers for their kernel lists through the proxy.
+    """
     cull = values["cull"]
     if not cull["enabled"]:
         return [], []
-    profiles = values["singleuser"]["profileList"]
-    default = next((p["slug"] for p in profiles if p.get("default")), profiles[0]["slug"])
-    timeouts = {"profiles": {p["slug"]: p["idle_timeout_s"] for p in profiles if p.get("idle_timeout_s")},
-                "default_profile": default}
+    timeouts = culler_timeouts(chart, values)
     command = [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={cull['timeout']}",
                f"--cull-every={cull['every']}", f"--max-age={cull['maxAge']}", f"--config={culler_config}"]
     if cull.get("users"):
         command.append("--cull-users")
     scopes = ["list:users", "read:users:activity", "read:servers", "delete:servers", "admin:server_state"]
+    if timeouts["unattended"]:
+        scopes.append("access:servers")
     if cull.get("users"):
         scopes.append("admin:users")
     service = {"name": "idle-culler", "command": command, "environment": {TIMEOUTS_ENV: json.dumps(timeouts)}}
@@ -199,7 +225,7 @@ def build_hub_config(
     """
     hub = values["hub"]
     fullname = chart["fullname"]
-    services, roles = build_culler(values, culler_config)
+    services, roles = build_culler(chart, values, culler_config)
     custom_scopes: dict[str, Any] = {}
     spawner_hooks: dict[str, Any] = {}
     if values["gateway"]["enabled"]:
