@@ -12,7 +12,11 @@ from sqlalchemy.orm import Session
 
 from arenahub.core.errors import InvalidInput
 
-from arenahub.gateway.competitionstore import competition_log_policy, load_competition_for_dataset
+from arenahub.gateway.competitionstore import (
+    competition_log_policy,
+    load_competition_for_dataset,
+    load_competitions,
+)
 from arenahub.gateway.datasetstore import load_dataset_for_job
 from arenahub.gateway.executors.base import RunHandle, RunSpec
 from arenahub.gateway.jobstore import (
@@ -64,6 +68,33 @@ def build_cluster(nodes: Mapping[str, int], running: list[Job]) -> Cluster:
     return Cluster(tuple(Node(name, count) for name, count in sizes.items()), tuple(allocations))
 
 
+@dataclass(frozen=True)
+class FoundRuns:
+    """The executor's runs sorted against the database: runs to adopt and runs nobody owns."""
+
+    adopt: tuple[RunHandle, ...]  # runs of jobs claimed (running) without a recorded handle
+    strays: tuple[RunHandle, ...]  # runs whose job is unknown or not running
+
+
+def sort_found_runs(found: list[RunHandle], running: Mapping[str, str | None]) -> FoundRuns:
+    """Sort the executor's runs by the running jobs (job id -> stored handle JSON, None when missing).
+
+    A run of a job that has a handle is the one already followed and is in neither list; a second
+    run found for a job being adopted is a stray.
+    """
+    adopt: dict[str, RunHandle] = {}
+    strays = []
+    for handle in found:
+        if handle.job_id not in running:
+            strays.append(handle)
+        elif running[handle.job_id] is None:
+            if handle.job_id in adopt:
+                strays.append(handle)
+            else:
+                adopt[handle.job_id] = handle
+    return FoundRuns(tuple(adopt.values()), tuple(strays))
+
+
 def time_limit_of(job: Job) -> float | None:
     """The job's wall-clock limit in seconds from its checked spec (backfill plans with it), or None."""
     limit = (job.spec or {}).get("time_limit_s")
@@ -83,7 +114,8 @@ class Scheduler:
         self._cancels_sent: set[str] = set()
 
     async def start(self) -> None:
-        """Re-attach to runs left by a previous gateway, then start the loop."""
+        """Adopt runs a previous gateway started without recording, stop strays, re-attach, then loop."""
+        await self.adopt_unrecorded_runs()
         await self.reattach()
         self._loop_task = asyncio.create_task(self._loop(), name="scheduler")
 
@@ -107,6 +139,44 @@ class Scheduler:
     async def reattach(self) -> None:
         """Follow every job the database says is running but nobody follows, from its committed offset."""
         await self._reattach(list(await self.ctx.db.read(load_jobs_with_status, ["running"])))
+
+    async def adopt_unrecorded_runs(self) -> None:
+        """Match the executor's runs to the database (before ``reattach``, with no start under way).
+
+        A job claimed but without a run handle (the previous gateway died between starting its
+        run and saving the handle) gets the run found for it, followed from log offset 0 and
+        charged from the claim on like any re-attached run; runs whose job the database does not
+        know or no longer runs are cancelled. When the executor cannot list its runs, nothing
+        is adopted: those jobs are then marked lost by ``reattach``.
+        """
+        running = list(await self.ctx.db.read(load_jobs_with_status, ["running"]))
+        competitions = [c.id for c in await self.ctx.db.read(load_competitions)]
+        try:
+            found = await self.ctx.executor.find_runs(competitions)
+        except Exception:
+            log.exception("Could not list the executor's runs: jobs caught while starting will be marked lost "
+                          "and runs no job owns are left running; stop those by hand")
+            return
+        sorted_runs = sort_found_runs(found, {job.id: job.run_handle for job in running})
+        for handle in sorted_runs.adopt:
+            await self.ctx.db.write(save_run_handle, handle.job_id, handle.to_json())
+            log.warning("Adopted run %s of job %s: the previous gateway stopped before recording it",
+                        handle.run_dir, handle.job_id)
+        for handle in sorted_runs.strays:
+            try:
+                await self._stop_stray(handle)
+            except Exception:  # one run the executor cannot stop must not keep the gateway down
+                log.exception("Could not stop the orphan run %s of job %s; stop it by hand", handle.run_dir,
+                              handle.job_id)
+
+    async def _stop_stray(self, handle: RunHandle) -> None:
+        if await self.ctx.executor.result(handle) is not None:
+            return  # it has ended: nothing to stop, no GPUs held
+        log.warning("Stopping run %s: its job %s is unknown to the database or not running, so nobody "
+                    "follows it", handle.run_dir, handle.job_id)
+        await self.ctx.executor.cancel(handle, (
+            f"Stopped by the gateway: job {handle.job_id} is not running in its database (unknown, or "
+            "finished while this run went on), so this run was an orphan."))
 
     async def run_once(self) -> None:
         """One pass: re-attach unfollowed runs, send pending cancels, place queued jobs, start what fits."""

@@ -60,7 +60,11 @@ class RunningHub:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "arenahub.cli.main", "run", "--config", str(cfg)],
                 env=env, stdout=logf, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_until_answering(self.proc, f"{self.url}/hub/api/", timeout, self.log_tail)
+        try:
+            wait_until_answering(self.proc, f"{self.url}/hub/api/", timeout, self.log_tail)
+        except BaseException:
+            self.stop()  # a failed start leaves no proxy, service or half-started hub behind
+            raise
         return self
 
     def log_tail(self, n: int = 40) -> str:
@@ -70,23 +74,57 @@ class RunningHub:
             return ""
 
     def stop(self, kill: bool = False) -> None:
-        """Stop the hub (and proxy); with kill=True, SIGKILL the hub alone, like a crash."""
-        if not self.proc or self.proc.poll() is not None:
+        """Stop the hub and everything it started: proxy, managed services (culler, gateway), servers.
+
+        With kill=True, SIGKILL the hub, its direct children (proxy, managed services) and its
+        proxy, like a crash: notebook servers keep running for a restarted hub to find. Without
+        it, safe to call after a failed start or once the hub died: what it left running is found
+        (``started_processes``) and killed.
+        """
+        if not self.proc:
             return
         if kill:
-            # the hub is the child of `arenahub run`; kill both, leave notebook servers alone
-            for pid in _children(self.proc.pid):
-                os.kill(pid, signal.SIGKILL)
-            self.proc.kill()
-        else:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-        if kill:
+            if self.proc.poll() is None:
+                # `arenahub run` is the hub; its direct children are the proxy and services, not servers
+                for pid in _children(self.proc.pid):
+                    os.kill(pid, signal.SIGKILL)
+                self.proc.kill()
+                self.proc.wait(10)
             _kill_proxy(self.data_dir / "hub" / "proxy.pid")
+            return
+        started = self.started_processes()  # its tree, while the hub is still there to hold it together
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        _kill_proxy(self.data_dir / "hub" / "proxy.pid")
+        _kill_all(started | self.started_processes())
+
+    def started_processes(self) -> set[int]:
+        """Pids of the live processes this hub started: its process tree and session, its proxy
+        (by API port), and every service, server or kernel told this hub's API URL (by environment),
+        which finds them even after the hub died and they were reparented."""
+        if not self.proc:
+            return set()
+        table = _process_table()
+        found = {pid for pid, (_, session, _) in table.items() if session == self.proc.pid}
+        api_marker = f":{self.settings['hub_port']}/hub/api".encode()
+        proxy_port = str(self.settings["proxy_api_port"]).encode()
+        for pid in table:
+            argv, environ = _read_proc(pid, "cmdline"), _read_proc(pid, "environ")
+            if api_marker in environ or (b"--api-port" in argv.split(b"\0") and proxy_port in argv.split(b"\0")):
+                found.add(pid)
+        parents = {self.proc.pid, *found}
+        while True:  # and every descendant of those
+            more = {pid for pid, (parent, _, _) in table.items() if parent in parents} - parents
+            if not more:
+                break
+            parents |= more
+        parents.discard(self.proc.pid)
+        return {pid for pid in parents if table.get(pid, (0, 0, "Z"))[2] not in ("Z", "X")}
 
     def api(self, token: str | None = None) -> httpx.Client:
         return httpx.Client(base_url=f"{self.url}/hub/api",
@@ -129,6 +167,43 @@ def _children(pid: int) -> list[int]:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+
+
+def _process_table() -> dict[int, tuple[int, int, str]]:
+    """pid -> (parent pid, session id, state) of every process, from /proc."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path("/proc", entry, "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        table[int(entry)] = (int(fields[1]), int(fields[3]), fields[0])
+    return table
+
+
+def _read_proc(pid: int, name: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_bytes()
+    except OSError:
+        return b""
+
+
+def _kill_all(pids: set[int], wait_s: float = 10) -> None:
+    """SIGKILL each process, and the process group it leads (a server's kernels); wait until they are gone."""
+    for pid in pids:
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        table = _process_table()
+        if all(table.get(pid, (0, 0, "X"))[2] in ("Z", "X") for pid in pids):
+            return
+        time.sleep(0.05)
 
 
 def _kill_proxy(pid_file: Path) -> None:

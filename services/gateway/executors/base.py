@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -108,6 +108,15 @@ class Executor(Protocol):
 
     async def result(self, handle: RunHandle) -> RunResult | None:
         """The result, None while running, status "lost" if the supervisor vanished without one."""
+        ...
+
+    async def find_runs(self, competitions: Iterable[str] = ()) -> list[RunHandle]:
+        """Handles of the runs this executor can still see (running or ended, not yet cleaned away).
+
+        A restarted gateway matches them to its database: it adopts the runs of jobs it claimed
+        but never recorded a handle for, and stops runs no running job owns. ``competitions``
+        are the competition ids whose run places to search (executors with one place ignore it).
+        """
         ...
 
     async def cancel(self, handle: RunHandle, reason: str = "") -> None:

@@ -15,7 +15,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 
 from arenahub.gateway.executors.base import LogRecord, RunHandle, RunResult, RunSpec
@@ -207,6 +207,27 @@ class LocalExecutor:
         while time.monotonic() < deadline and await self.result(handle) is None:
             await asyncio.sleep(self.poll_interval_s)
 
+    async def find_runs(self, competitions: Iterable[str] = ()) -> list[RunHandle]:
+        """Handles of every run folder under ``runs/`` (running or ended), for re-attaching after a restart.
+
+        ``competitions`` is accepted for the Executor interface and ignored: local runs share one
+        folder. A live supervisor is found by its command line; an ended run's handle carries the
+        pid it last had (from supervisor.json), or 0 when its supervisor never wrote one.
+        """
+        return await asyncio.to_thread(self._find_runs)
+
+    def _find_runs(self) -> list[RunHandle]:
+        live = live_supervisors(self.runs_dir)
+        handles = []
+        for run_dir in sorted(self.runs_dir.iterdir()):
+            try:
+                started_at = (run_dir / RUN_CONFIG).stat().st_mtime
+            except OSError:
+                continue  # not a run folder, or one start() is still preparing
+            pid = live.get(str(run_dir)) or _recorded_pid(run_dir)
+            handles.append(RunHandle(run_dir.name, str(run_dir), pid, started_at))
+        return handles
+
     def _has_ended(self, handle: RunHandle) -> bool:
         return (Path(handle.run_dir) / RESULT_FILE).exists() or not supervisor_alive(handle)
 
@@ -230,6 +251,40 @@ def supervisor_alive(handle: RunHandle) -> bool:
     except (OSError, IndexError):
         return False
     return state not in ("Z", "X") and SUPERVISOR_MODULE.encode() in cmdline and handle.run_dir.encode() in cmdline
+
+
+def live_supervisors(runs_dir: Path) -> dict[str, int]:
+    """Run folder -> pid of each live supervisor of a run under ``runs_dir``, read from /proc."""
+    found: dict[str, list[tuple[int, int]]] = {}
+    prefix = str(runs_dir).rstrip("/") + "/"
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = Path(entry.path, "cmdline").read_bytes().split(b"\0")
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if SUPERVISOR_MODULE.encode() not in argv or fields[0] in ("Z", "X"):
+            continue
+        run_dir = next((a.decode(errors="replace") for a in argv if a.startswith(prefix.encode())), None)
+        session, parent = int(fields[3]), int(fields[1])
+        if run_dir is not None and session == int(entry.name):  # a supervisor leads its own session
+            found.setdefault(run_dir, []).append((int(entry.name), parent))
+    live = {}
+    for run_dir, candidates in found.items():
+        pids = {pid for pid, _ in candidates}
+        # While --daemonize forks, the exiting parent matches too: the supervisor is its child.
+        children = [pid for pid, parent in candidates if parent in pids]
+        live[run_dir] = children[0] if children else min(pids)
+    return live
+
+
+def _recorded_pid(run_dir: Path) -> int:
+    try:
+        return int(json.loads((run_dir / SUPERVISOR_FILE).read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def find_gpu_devices(indices: Sequence[int]) -> tuple[GpuDevice, ...] | None:

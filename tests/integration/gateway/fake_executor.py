@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
 from arenahub.gateway.executors.base import LogRecord, RunHandle, RunResult, RunSpec
@@ -93,6 +93,10 @@ class FakeExecutor:
     async def result(self, handle: RunHandle) -> RunResult | None:
         """The run's result, None while it runs."""
         return self.runs[handle.job_id].result
+
+    async def find_runs(self, competitions: Iterable[str] = ()) -> list[RunHandle]:
+        """Handles of every run this fake has started (running or ended)."""
+        return [run.handle for run in self.runs.values()]
 
     async def cancel(self, handle: RunHandle, reason: str = "") -> None:
         """End the run as cancelled with ``reason`` as its last system line (a finished run stays as it ended)."""
