@@ -46,7 +46,7 @@ test-deps: deps
 	@services/logpolicy_native/build.sh $(VENV)
 
 test: test-deps
-	$(PYTEST) -q tests
+	$(PYTEST) -q --durations=25 tests
 
 test-unit: venv
 	$(PYTEST) -q -m unit tests

@@ -447,6 +447,20 @@ class VGPULocalSpawner(LocalProcessSpawner):
     async def stop(self, now=False):
         await super().stop(now=now)
         self._release()
+        await self._remove_cgroups()
+
+    async def _remove_cgroups(self, timeout_s: float = 5.0) -> None:
+        # A killed process stays in its cgroup until it is reaped, and rmdir fails while any
+        # is left: wait for them (briefly), or the server's cgroups would be left behind.
+        cg = CgroupLimits(self._cgroup_key)
+        deadline = time.monotonic() + timeout_s
+        while cg.pids() and time.monotonic() < deadline:
+            cg.kill_all()
+            await asyncio.sleep(0.05)
+        cg.remove()
+        left = [str(d) for d in cg.dirs.values() if d.exists()]
+        if left:
+            self.log.warning("cgroups of %s not removed (processes still in them): %s", self._log_name, left)
 
 
 def _read_pool() -> PoolView:
