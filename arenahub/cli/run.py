@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -136,4 +137,8 @@ def run_hub(*, config, data_dir, ip, port, db_url, demo) -> int:
     # Become JupyterHub (exec), so signals from a service manager or Ctrl-C reach it directly
     # and stopping `arenahub run` stops the hub, its proxy and its services cleanly.
     os.chdir(settings.hub_dir)
+    # Started in the background by a non-interactive shell (`arenahub run &`, CI), SIGINT comes in
+    # ignored and every child would inherit that: JupyterHub stops its proxy and services with
+    # SIGINT and would wait out its timeouts (~30 s) for each. A server must answer SIGINT.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.execve(sys.executable, [sys.executable, "-m", "jupyterhub", "-f", str(hub_config_file())], env)

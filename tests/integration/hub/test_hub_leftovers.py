@@ -79,3 +79,27 @@ def test_a_hub_whose_start_fails_leaves_no_service_running(tmp_path):
     proxy = f"--api-port {hub.settings['proxy_api_port']} "
     assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and proxy in command_of(int(pid))]
     assert hub.started_processes() == set(), [command_of(pid) for pid in hub.started_processes()]
+
+
+def ignores_sigint(pid: int) -> bool:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    raise AssertionError(f"no SigIgn line for {pid}")
+
+
+def test_a_hub_started_with_sigint_ignored_still_gives_its_services_sigint(tmp_path):
+    # `arenahub run &` from a script or CI starts with SIGINT ignored; JupyterHub stops its
+    # services with SIGINT, so they must not inherit that (each stop waited ~30 s out).
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        hub = RunningHub(tmp_path / "hub", {"gpus": TWO_GPUS}).start()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        cullers = cullers_of(hub)
+        assert cullers, "no idle culler found: this test checks nothing"
+        assert not ignores_sigint(hub.proc.pid)
+        assert not any(ignores_sigint(pid) for pid in cullers)
+    finally:
+        hub.stop()
