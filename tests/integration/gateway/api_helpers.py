@@ -35,3 +35,15 @@ async def wait_for_status(client: httpx.AsyncClient, job_id: str, statuses: set[
         if time.monotonic() > deadline:
             raise TimeoutError(f"job {job_id} is {job.get('status')}, not {statuses}, after {timeout_s} s: {job}")
         await asyncio.sleep(0.05)
+
+
+async def all_lines(client: httpx.AsyncClient, job_id: str) -> list[dict[str, Any]]:
+    """Every stored log line of the job, paged through GET /jobs/{id}/logs (JSON)."""
+    lines: list[dict[str, Any]] = []
+    after = -1
+    while True:
+        page = (await client.get(f"/jobs/{job_id}/logs", params={"format": "json", "after": after, "limit": 5000})).json()
+        lines += page["lines"]
+        after = page["next_after"]
+        if page.get("finished") or not page["lines"]:
+            return lines

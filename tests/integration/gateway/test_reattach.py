@@ -6,19 +6,9 @@ from sqlalchemy import create_engine, update
 from arenahub.gateway.executors.base import RunHandle
 from arenahub.gateway.models import Job
 from arenahub.gateway.scheduler import sort_found_runs
-from tests.integration.gateway.api_helpers import submit, unique_user, wait_for_status
+from tests.integration.gateway.api_helpers import all_lines, submit, unique_user, wait_for_status
 
 pytestmark = pytest.mark.integration
-
-
-async def all_lines(client, job_id):
-    lines, after = [], -1
-    while True:
-        page = (await client.get(f"/jobs/{job_id}/logs", params={"format": "json", "after": after})).json()
-        lines += page["lines"]
-        after = page["next_after"]
-        if page["finished"] or not page["lines"]:
-            return lines
 
 
 async def test_a_restarted_gateway_resumes_the_log_from_the_committed_offset(gateway):
@@ -61,7 +51,9 @@ def forget_run_handle(database_url, job_id, **values):
     engine.dispose()
 
 
-async def test_a_job_whose_run_never_began_is_marked_lost_after_restart(gateway):
+async def start_then_forget_its_handle(gateway):
+    """A silent hanging job is running; the gateway stops and its handle is cleared, as if the
+    gateway died inside executor.start. Returns (token, job)."""
     token = gateway.hub.token_for(unique_user("ada"))
     async with gateway.client(token) as client:
         job = (await submit(client, {"kind": "train", "entrypoint": "train.py",
@@ -69,6 +61,11 @@ async def test_a_job_whose_run_never_began_is_marked_lost_after_restart(gateway)
         await wait_for_status(client, job["id"], {"running"})
     await gateway.served[-1].stop()
     forget_run_handle(gateway.database_url, job["id"])
+    return token, job
+
+
+async def test_a_job_whose_run_never_began_is_marked_lost_after_restart(gateway):
+    token, job = await start_then_forget_its_handle(gateway)
     del gateway.executor.runs[job["id"]]  # the gateway died before the executor started anything
     await gateway.start()
     async with gateway.client(token) as client:
@@ -77,13 +74,7 @@ async def test_a_job_whose_run_never_began_is_marked_lost_after_restart(gateway)
 
 
 async def test_a_run_started_but_never_recorded_is_adopted_and_logged_once(gateway):
-    token = gateway.hub.token_for(unique_user("ada"))
-    async with gateway.client(token) as client:
-        job = (await submit(client, {"kind": "train", "entrypoint": "train.py",
-                                     "env": {"FAKE_LINES": "0", "FAKE_END": "hang"}})).json()
-        await wait_for_status(client, job["id"], {"running"})
-    await gateway.served[-1].stop()
-    forget_run_handle(gateway.database_url, job["id"])
+    token, job = await start_then_forget_its_handle(gateway)
     for n in range(3):  # printed while the run was unrecorded
         gateway.executor.emit(job["id"], f"line {n}")
     await gateway.start()

@@ -12,7 +12,7 @@ from arenahub.gateway.executors.base import RunHandle
 from arenahub.gateway.models import Job
 from arenahub.gateway.runspecs import build_run_spec, code_dir_of
 from arenahub.gateway.specs import JobSpec
-from tests.integration.gateway.api_helpers import submit, unique_user, wait_for_status
+from tests.integration.gateway.api_helpers import all_lines, submit, unique_user, wait_for_status
 from tests.integration.gateway.archives import make_archive
 
 pytestmark = [
@@ -49,16 +49,6 @@ def stored_handle(database_url: str, job_id: str) -> RunHandle:
             return RunHandle.from_json(conn.execute(select(Job.run_handle).where(Job.id == job_id)).scalar_one())
     finally:
         engine.dispose()
-
-
-async def all_lines(client, job_id):
-    lines, after = [], -1
-    while True:
-        page = (await client.get(f"/jobs/{job_id}/logs", params={"format": "json", "after": after})).json()
-        lines += page["lines"]
-        after = page["next_after"]
-        if page["finished"] or not page["lines"]:
-            return lines
 
 
 async def wait_until_ended(executor, handle: RunHandle, timeout_s: float = 30):

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from tests.integration.gateway.api_helpers import submit, unique_user, wait_for_status
+from tests.integration.gateway.api_helpers import all_lines, submit, unique_user, wait_for_status
 from tests.integration.gateway.archives import make_archive
 
 pytestmark = [
@@ -78,16 +78,6 @@ async def start_sandboxed(gateway, tmp_path, policy_text: str):
 async def filtered_gateway(gateway, tmp_path):
     """The gateway with the real sandbox and the filtered policy from a YAML file."""
     return await start_sandboxed(gateway, tmp_path, POLICY)
-
-
-async def all_lines(client, job_id):
-    lines, after = [], -1
-    while True:
-        page = (await client.get(f"/jobs/{job_id}/logs", params={"format": "json", "after": after, "limit": 5000})).json()
-        lines.extend(page["lines"])
-        if not page["lines"]:
-            return lines
-        after = page["next_after"]
 
 
 async def test_a_job_cannot_exfiltrate_a_dataset_file_through_its_log_or_metrics(filtered_gateway):
