@@ -15,6 +15,7 @@ from typing import Any, Iterator
 import pytest
 from kubernetes import client as k8s
 
+from tests.k8s.cleanup import remove_test_namespace
 from tests.k8s.harness import ControlPlane, GpuNodeShape, build_coding_nodes
 from tests.k8s.podservers import PodServers, ensure_home_volume, wait_for
 from tests.k8s.test_kube_spawner import spawn, stop
@@ -66,15 +67,7 @@ def timeout_hub(coding_cluster: ControlPlane, tmp_path_factory: pytest.TempPathF
     finally:
         hub.stop()
         servers.stop()
-        if old_kubeconfig is None:
-            os.environ.pop("KUBECONFIG", None)
-        else:
-            os.environ["KUBECONFIG"] = old_kubeconfig
-        core.delete_namespace(namespace, propagation_policy="Background")
-        for node in nodes:
-            core.delete_node(node)
-        for pv in core.list_persistent_volume(label_selector=f"arenahub.io/test-namespace={namespace}").items:
-            core.delete_persistent_volume(pv.metadata.name)
+        remove_test_namespace(core, namespace, nodes, old_kubeconfig)
         api.close()
 
 
