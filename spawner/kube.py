@@ -159,6 +159,13 @@ class VGPUKubeSpawner(KubeSpawner):
     def _default_start_timeout(self) -> int:
         return 300
 
+    @default("cmd")
+    def _default_cmd(self) -> list[str]:
+        # The notebook image's own CMD (images/notebook), stated here so that the profile's
+        # kernel-culling options (Spawner.args) reach the server: KubeSpawner drops args when
+        # cmd is None. tini stays the image's ENTRYPOINT (cmd becomes the container's args).
+        return ["python3", "-m", "arenahub.spawner.singleuser"]
+
     # -- profiles ------------------------------------------------------------------------------
     def profile_objects(self) -> list[Profile]:
         """The configured profiles, validated; raises ProfileError naming the bad entry."""
@@ -206,7 +213,8 @@ class VGPUKubeSpawner(KubeSpawner):
         return {"profile": (formdata.get("profile") or [""])[0]}
 
     async def load_user_options(self) -> None:
-        """Apply the chosen profile: slice resources, memory, CPU, coding pool and environment.
+        """Apply the chosen profile: slice resources, memory, CPU, coding pool, environment and
+        kernel culling (``--MappingKernelManager.cull_*`` server options after the operator's args).
 
         Raises SpawnFailed listing the valid choices for an unknown profile or an inexpressible slice.
         """
@@ -226,6 +234,7 @@ class VGPUKubeSpawner(KubeSpawner):
         self.tolerations = [*self._sorted_dict_values(base["tolerations"]),
                             *build_pool_tolerations(self.coding_pool_tolerations, profile.uses_gpu)]
         self.environment = {**base["environment"], **resources.env}
+        self.args = [*base["args"], *profile.kernel_culling().server_args()]
 
     def _configured_values(self) -> dict[str, Any]:
         """The operator's values of the traits a profile changes, saved before the first change."""
@@ -233,7 +242,7 @@ class VGPUKubeSpawner(KubeSpawner):
             self._configured = {
                 name: getattr(self, name)
                 for name in ("extra_resource_limits", "extra_resource_guarantees", "node_selector",
-                             "tolerations", "environment")
+                             "tolerations", "environment", "args")
             }
         return self._configured
 

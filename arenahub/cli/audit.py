@@ -18,7 +18,7 @@ app = typer.Typer(help="The audit trail: submissions, scores, policy decisions, 
                   no_args_is_help=True)
 out = Console()
 
-AUDIT_KINDS = ("submission", "score", "policy", "quota-refused", "quota-stop", "admin")
+AUDIT_KINDS = ("submission", "score", "policy", "quota-refused", "quota-stop", "admin", "retention")
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 

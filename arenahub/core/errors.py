@@ -62,6 +62,12 @@ class Conflict(ArenaError):
     status = 409
 
 
+class Gone(ArenaError):
+    """The object existed but was removed on purpose, e.g. by a retention rule (410)."""
+
+    status = 410
+
+
 class QuotaExceeded(ArenaError):
     """The action would exceed a quota or competition window (429)."""
 

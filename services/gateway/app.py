@@ -27,6 +27,7 @@ from arenahub.gateway.routes import datasets, health, jobs, logs
 from arenahub.gateway.routes import competitions, leaderboard
 from arenahub.gateway.routes import audit, notifications, quota
 from arenahub.gateway.quotakeeper import QuotaKeeper
+from arenahub.gateway.retentionkeeper import RetentionKeeper
 from arenahub.gateway.scheduler import Scheduler, SchedulerConfig, replace_policy_cap
 from arenahub.gateway.scorekeeper import ScoreKeeper
 from arenahub.gateway.settings import GatewaySettings
@@ -62,6 +63,7 @@ def create_app(settings: GatewaySettings, *, executor: Executor | None = None) -
         ctx.on_finished = scorekeeper.job_finished
         quotakeeper = QuotaKeeper(settings.quota, settings.notify, db, ctx.executor, ctx.clock,  # GPU ledger
                                   hub_api_url=settings.hub.api_url, hub_api_token=settings.hub.api_token)
+        retentionkeeper = RetentionKeeper(settings.retention, db, settings.state_dir, ctx.clock)  # old uploads
         config = SchedulerConfig(
             nodes=settings.cluster.nodes,
             policy=policy,
@@ -78,11 +80,13 @@ def create_app(settings: GatewaySettings, *, executor: Executor | None = None) -
             await scheduler.start()
             await scorekeeper.start()
             await quotakeeper.start()
+            await retentionkeeper.start()
             log.info("Gateway ready: database %s, nodes %s", db.engine.url.render_as_string(), dict(config.nodes))
             try:
                 yield
             finally:
                 await stop_gpu_sampler(app.state.observability)
+                await retentionkeeper.stop()
                 await quotakeeper.stop()
                 await scorekeeper.stop()
                 await scheduler.stop()

@@ -136,4 +136,5 @@ def job_summary(job: Job) -> dict[str, Any]:
         "reason": job.reason,
         "log_lines": job.log_lines,
         "rerun_of": job.rerun_of,
+        "snapshot_removed_at": job.snapshot_removed_at,
     }

@@ -43,6 +43,8 @@ class Job(Base):
     log_offset: Mapped[int] = mapped_column(BigInteger, default=0)
     log_lines: Mapped[int] = mapped_column(Integer, default=0)
     rerun_of: Mapped[str | None] = mapped_column(String(32), index=True)  # an admin's re-run of this job's snapshot
+    # when the retention sweep removed the job's uploaded code (arenahub.gateway.retention); None: still kept
+    snapshot_removed_at: Mapped[float | None] = mapped_column(Float)
 
 
 class LogLine(Base):

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from arenahub.gateway.models import Base
 
-AUDIT_KINDS = ("submission", "score", "policy", "quota-refused", "quota-stop", "admin")
+AUDIT_KINDS = ("submission", "score", "policy", "quota-refused", "quota-stop", "admin", "retention")
 
 
 class LedgerRow(Base):

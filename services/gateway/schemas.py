@@ -36,6 +36,8 @@ class JobOut(BaseModel):
     reason: str | None = Field(description="Why it waits, or how it ended.")
     log_lines: int
     rerun_of: str | None = Field(None, description="The job whose code snapshot an admin re-ran as this job.")
+    snapshot_removed_at: float | None = Field(
+        None, description="When the retention sweep removed the uploaded code (code_sha256 stays); None: kept.")
 
 
 class JobListOut(BaseModel):

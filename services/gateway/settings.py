@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from arenahub.gateway.executor_settings import ExecutorSettings
 from arenahub.gateway.observability_settings import GpuSamplerSettings
 from arenahub.gateway.quota_settings import NotifySettings, QuotaSettings
+from arenahub.gateway.retention_settings import RetentionSettings
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "placeholder", "secret"})
 
@@ -141,6 +142,7 @@ class GatewaySettings(BaseSettings):
     notify: NotifySettings = Field(default_factory=NotifySettings)
     gpu_sampler: GpuSamplerSettings = Field(default_factory=GpuSamplerSettings)
     executor: ExecutorSettings = Field(default_factory=ExecutorSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     competition_files: list[Path] = Field(
         default_factory=list,
         description="Competition YAML files created at start unless a competition with their id exists "

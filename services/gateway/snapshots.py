@@ -10,6 +10,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,13 @@ import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arenahub.core.errors import Conflict, NotFound
+from arenahub.core.errors import Conflict, Gone, NotFound
 from arenahub.gateway.audit import save_audit_event
 from arenahub.gateway.competitionstore import load_score
 from arenahub.gateway.deps import Gateway
 from arenahub.gateway.jobstore import save_new_job
 from arenahub.gateway.models import Job
+from arenahub.gateway.retention import is_plain_job_id, removed_message
 from arenahub.gateway.runspecs import code_dir_of
 from arenahub.gateway.uploads import ArchiveLimits, check_archive, extract_archive
 
@@ -43,6 +45,59 @@ def save_snapshot(path: Path, data: bytes) -> None:
     partial.replace(path)
 
 
+class UnsafeUpload(RuntimeError):
+    """A job's upload folder is not what the gateway made (odd id, a symbolic link ...); nothing was removed."""
+
+
+def remove_upload(state_dir: Path, job_id: str) -> bool:
+    """Delete the job's kept upload, ``jobs/<id>/code.tar.gz`` and the unpacked ``jobs/<id>/code/``.
+
+    Returns whether anything was there. Nothing else is touched: the id must be one plain path
+    component, and no symbolic link is followed on the way (the folder is opened with O_NOFOLLOW
+    and the removals are relative to it; rmtree never follows links). Raises UnsafeUpload and
+    removes nothing when the id or the folder is not what the gateway makes.
+    """
+    if not is_plain_job_id(job_id):
+        raise UnsafeUpload(f"job id {job_id!r} is not a plain folder name")
+    try:
+        jobs_fd = os.open(state_dir / "jobs", os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return False
+    try:
+        try:
+            job_fd = os.open(job_id, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=jobs_fd)
+        except FileNotFoundError:
+            return False
+        except OSError as e:  # ELOOP/ENOTDIR: a symbolic link or a file where the job's folder should be
+            raise UnsafeUpload(f"jobs/{job_id} is not a plain folder ({e.strerror})") from None
+        try:
+            # check both first, so that an odd folder loses nothing
+            found = [(name, kind) for name, kind in ((SNAPSHOT_NAME, "file"), ("code", "folder"))
+                     if _entry_kind(job_fd, name, job_id, kind)]
+            for name, kind in found:
+                if kind == "folder":
+                    shutil.rmtree(name, dir_fd=job_fd)
+                else:
+                    os.unlink(name, dir_fd=job_fd)
+            return bool(found)
+        finally:
+            os.close(job_fd)
+    finally:
+        os.close(jobs_fd)
+
+
+def _entry_kind(folder_fd: int, name: str, job_id: str, kind: str) -> bool:
+    """Whether ``name`` exists in the folder as a plain ``kind`` (file or folder); UnsafeUpload when it is
+    anything else (a symbolic link, a device ...)."""
+    try:
+        mode = os.stat(name, dir_fd=folder_fd, follow_symlinks=False).st_mode
+    except FileNotFoundError:
+        return False
+    if not (stat.S_ISDIR(mode) if kind == "folder" else stat.S_ISREG(mode)):
+        raise UnsafeUpload(f"jobs/{job_id}/{name} is not a plain {kind}")
+    return True
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """A job's kept archive, read back and checked against the hash recorded when it was submitted."""
@@ -53,7 +108,10 @@ class Snapshot:
 
 
 def read_snapshot(state_dir: Path, job: Job) -> Snapshot:
-    """The job's archive; NotFound when none was kept, Conflict when the bytes no longer match the hash."""
+    """The job's archive; Gone when the retention sweep removed it, NotFound when none was kept, Conflict
+    when the bytes no longer match the hash."""
+    if job.snapshot_removed_at is not None:
+        raise Gone(removed_message(job.id, job.code_sha256, job.snapshot_removed_at), reason="snapshot-removed")
     path = snapshot_path_of(state_dir, job.id)
     try:
         data = path.read_bytes()

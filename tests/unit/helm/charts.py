@@ -166,6 +166,12 @@ GATEWAY_DATASETS_AND_STORAGE = {
     "singleuser": {"storage": {"type": "dynamic", "capacity": "50Gi", "dynamic": {"storageClass": "fast-ssd"}},
                    "profileList": [{**p, "unattended_timeout_s": 600} for p in profiles_for("hami")]},
 }
+# Per-profile kernel culling: set, turned off, and null (the profile kind's default).
+KERNEL_CULLING = {"singleuser": {"profileList": [
+    {**p, "kernel_idle_timeout_s": t, "kernel_cull_interval_s": 30, "kernel_cull_connected": c,
+     "kernel_cull_busy": False}
+    for p, t, c in zip(profiles_for("hami"), (0, 600, None), (None, True, False))
+]}}
 TWO_COMPETITIONS = {"namespacePrefix": "arena-", "competitions": [
     {"name": "faces", "gpus": 6, "maxJobs": 20, "datasetVolume": {"size": "50Gi", "accessModes": ["ReadOnlyMany"]}},
     {"name": "cars", "gpus": 3, "cpu": "24", "memory": "200Gi"},
@@ -179,6 +185,7 @@ CODING_SETS = [
     ValuesSet("coding-in-chart-db", CODING_CHART, IN_CHART_DB),
     ValuesSet("coding-ingress", CODING_CHART, INGRESS),
     ValuesSet("coding-datasets-storage", CODING_CHART, GATEWAY_DATASETS_AND_STORAGE),
+    ValuesSet("coding-kernel-culling", CODING_CHART, KERNEL_CULLING),
 ]
 TRAINING_SETS = [
     ValuesSet("training-default", TRAINING_CHART, {}),
