@@ -1,15 +1,20 @@
-"""Placement benchmark: binpack+backfill vs binpack vs fifo-spread vs exact optima (issues 4 and 10).
+"""Placement benchmark: binpack+backfill vs binpack vs fifo-spread vs three optima (issues 4 and 10).
 
 Each trace is a small cluster and a list of jobs (arrival, true duration, declared time limit,
 GPUs 1/2/3/4/8). Every decider runs in the same discrete-event simulation, which decides again at
 each arrival and completion, as the gateway does; the policies go through
 ``arenahub.gateway.placement.make_plan`` and see only the declared limits, never the true
-durations. Declared limits over-estimate (see ``declare_limit``). Two optima, defined honestly:
+durations. Declared limits over-estimate (see ``declare_limit``). Three optima, defined honestly:
 
 * exact offline optimum (clairvoyant): knows every arrival and duration in advance and searches
   every non-preemptive schedule (each job whole on one node, deliberate idling allowed) by
   branch and bound; computed separately per metric, so no single schedule need reach both:
   the allocation-ratio optimum minimises the makespan, the wait optimum the total wait;
+* best placement in hindsight (``placement_hindsight.py``): brute force over every assignment
+  of each job to a node, the schedule then following the planners' online discipline (fair-share
+  queue order, a job starts as soon as its node has room, no deliberate idling); the assignment
+  with the largest allocation ratio wins, ties to the least wait. It knows the future only
+  through the node it gives each job;
 * per-step packing optimum (myopic): at each decision, the brute-force best packing of the
   waiting jobs now (most GPUs started, then least fragmented free GPUs); no future knowledge,
   the best any planner that looks only at the present can do in one step.
@@ -19,7 +24,8 @@ makespan running from the first arrival to the last completion; mean queue wait 
 (start - arrival). Run: ``.venv/bin/python benchmarks/placement.py [--traces N --jobs K]``.
 The exact optima of the random traces are cached in ``placement_optima.json`` next to this
 script, keyed by seed, trace size, index and a SHA-256 of the trace; missing ones are computed
-(about 4 s per trace) and saved, so re-runs take minutes.
+(about 4 s per trace) and saved, so re-runs take minutes; the hindsight optima likewise in
+``placement_hindsight.json`` (about 25 s for all 1,000 traces and both queue orders, 2 processes).
 """
 
 from __future__ import annotations
@@ -44,6 +50,9 @@ from arenahub.gateway.placement import (
     make_plan,
 )
 from arenahub.gateway.queue import JobRequest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.placement_hindsight import cached_hindsight_optima, hindsight_optimum  # noqa: E402 - repository root first
 
 
 @dataclass(frozen=True)
@@ -405,6 +414,7 @@ DECIDERS: dict[str, tuple[Decide, bool]] = {  # name -> (decider, planners see t
 }
 
 OPTIMA_CACHE = Path(__file__).with_name("placement_optima.json")
+HINDSIGHT_CACHE = Path(__file__).with_name("placement_hindsight.json")
 
 
 def trace_sha256(trace: Trace) -> str:
@@ -463,6 +473,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         decide, exact = DECIDERS[name]
         o = simulate(SEED_004, decide, exact)
         print(f"{name:38} {o.allocation_ratio:11.3f} {o.mean_wait_s:11.1f}")
+    hind = hindsight_optimum(SEED_004)
+    print(f"{'best placement in hindsight':38} "
+          f"{_outcome(SEED_004, hind.end_s, hind.total_wait_s).allocation_ratio:11.3f} "
+          f"{hind.total_wait_s / len(SEED_004.jobs):11.1f}  (nodes {hind.nodes}, {hind.searched} assignments)")
     print(f"{'exact offline optimum':38} {opt_m.allocation_ratio:11.3f} {opt_w.mean_wait_s:11.1f}")
 
     rng = random.Random(args.seed)
@@ -480,28 +494,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     opt_makespan, opt_wait, computed = cached_optima(traces, args.seed, args.jobs, incumbents)
     t_opt = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    hindsight, hind_computed = cached_hindsight_optima(traces, args.seed, args.jobs, HINDSIGHT_CACHE)
+    hindsight_fifo, fifo_computed = cached_hindsight_optima(traces, args.seed, args.jobs, HINDSIGHT_CACHE, "fifo")
+    t_hind = time.perf_counter() - t0
+    hind_out = [_outcome(tr, h.end_s, h.total_wait_s) for tr, h in zip(traces, hindsight)]
+    hind_ratio = [o.allocation_ratio for o in hind_out]
 
     print(f"\n## {args.traces} random traces, {args.jobs} jobs each, seed {args.seed}")
     print(f"(simulation {t_sim:.1f} s for {len(DECIDERS)} deciders; exact optimum {t_opt:.1f} s, "
-          f"{computed} computed, {args.traces - computed} from {OPTIMA_CACHE.name})")
+          f"{computed} computed, {args.traces - computed} from {OPTIMA_CACHE.name}; hindsight placement "
+          f"{t_hind:.1f} s, {hind_computed + fifo_computed} computed, "
+          f"{sum(h.searched for h in hindsight)} fair-share assignments simulated)")
     factors = [j.limit_s / j.duration_s for tr in traces for j in tr.jobs]
     print(f"declared limit / true duration: mean {statistics.fmean(factors):.2f}, "
           f"median {statistics.median(factors):.2f}, p95 {_pct(factors, 0.95):.2f}")
     opt_ratio = [o.allocation_ratio for o in opt_makespan]
     step_ratio = [o.allocation_ratio for o in sims["per-step packing optimum"]]
     print(f"{'policy':38} {'alloc':>6} {'% opt':>6} {'p5':>6} {'min':>6} {'>=98%':>6} "
-          f"{'% step':>6} {'wait s':>7} {'p95 wait':>8}")
+          f"{'% step':>6} {'wait s':>7} {'p95 wait':>8} {'% hind':>6} {'p5':>6} {'min':>6} {'>=98%':>6} "
+          f"{'> hind':>6}")
     for name, outcomes in sims.items():
         rel = [o.allocation_ratio / best for o, best in zip(outcomes, opt_ratio)]
         rel_step = [o.allocation_ratio / best for o, best in zip(outcomes, step_ratio)]
+        rel_hind = [o.allocation_ratio / best for o, best in zip(outcomes, hind_ratio)]
         waits = [o.mean_wait_s for o in outcomes]
         print(f"{name:38} {statistics.fmean(o.allocation_ratio for o in outcomes):6.3f} "
               f"{100 * statistics.fmean(rel):5.1f}% {100 * _pct(rel, 0.05):5.1f}% {100 * min(rel):5.1f}% "
               f"{sum(r >= 0.98 for r in rel):6d} {100 * statistics.fmean(rel_step):5.1f}% "
-              f"{statistics.fmean(waits):7.1f} {_pct(waits, 0.95):8.1f}")
+              f"{statistics.fmean(waits):7.1f} {_pct(waits, 0.95):8.1f} "
+              f"{100 * statistics.fmean(rel_hind):5.1f}% {100 * _pct(rel_hind, 0.05):5.1f}% "
+              f"{100 * min(rel_hind):5.1f}% {sum(r >= 0.98 for r in rel_hind):6d} "
+              f"{sum(r > 1 + 1e-12 for r in rel_hind):6d}")  # traces where it beats the hindsight placement
+    rel = [h / best for h, best in zip(hind_ratio, opt_ratio)]
+    waits = [o.mean_wait_s for o in hind_out]
+    print(f"{'best placement in hindsight':38} {statistics.fmean(hind_ratio):6.3f} "
+          f"{100 * statistics.fmean(rel):5.1f}% {100 * _pct(rel, 0.05):5.1f}% {100 * min(rel):5.1f}% "
+          f"{sum(r >= 0.98 for r in rel):6d} {'':6} {statistics.fmean(waits):7.1f} {_pct(waits, 0.95):8.1f} "
+          f"{100.0:5.1f}%")
     waits = [o.mean_wait_s for o in opt_wait]
     print(f"{'exact offline optimum':38} {statistics.fmean(opt_ratio):6.3f} {100.0:5.1f}% "
           f"{'':6} {'':6} {'':6} {'':6} {statistics.fmean(waits):7.1f} {_pct(waits, 0.95):8.1f}")
+    fifo_ratio = [_outcome(tr, h.end_s, h.total_wait_s).allocation_ratio for tr, h in zip(traces, hindsight_fifo)]
+    rel = [o.allocation_ratio / best for o, best in zip(sims["fifo-spread (baseline)"], fifo_ratio)]
+    print(f"best placement in hindsight with fifo queue order: {statistics.fmean(fifo_ratio):.3f}; fifo-spread at "
+          f"{100 * statistics.fmean(rel):.1f}% of it (p5 {100 * _pct(rel, 0.05):.1f}%, min {100 * min(rel):.1f}%, "
+          f"{sum(r >= 0.98 for r in rel)} traces >= 98%)")
     return 0
 
 

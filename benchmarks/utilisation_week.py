@@ -22,6 +22,8 @@ One seeded trace drives both configurations on a 60 s clock through arenahub's p
 Estimated utilisation = busy GPU-time / allocated GPU-time; allocation = allocated GPU-time /
 pool capacity. Both are also given for the hours when someone was waiting (demand exceeded
 supply), where reclaiming idle GPUs shows. Run: ``.venv/bin/python benchmarks/utilisation_week.py``.
+``--preemption`` adds what-if rows for the training pool: checkpoint-and-requeue preemption
+(``benchmarks/training_preemption.py``; not a gateway feature), the default rows unchanged.
 """
 
 from __future__ import annotations
@@ -33,12 +35,16 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from pathlib import Path
 
 from arenahub.core.profiles import DEFAULT_PROFILES
 from arenahub.gateway.placement import BINPACK, FIFO_SPREAD, Cluster, PlacementPolicy, make_plan
 from arenahub.gateway.queue import JobRequest
 from arenahub.hub_config.culling import is_unattended, make_profile_arbiter
 from arenahub.spawner.slices import GpuDevice, NoSliceFree, Slice, place_slice
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.training_preemption import PreemptionWhatIf, simulate_training_whatif  # noqa: E402 - repository root first
 
 STEP_S = 60
 WEEK_S = 7 * 24 * 3600
@@ -302,6 +308,38 @@ def simulate_training(jobs: list[TrainJob], policy: PlacementPolicy, nodes: dict
     }
 
 
+def preemption_whatifs(
+    shares: list[float], every_s: float, restart_s: float, after_s: float, guarded: bool = True
+) -> list[PreemptionWhatIf]:
+    """The what-if rows: each rule alone and both together, for each share of checkpointing jobs."""
+    rows = []
+    guards = {} if guarded else {"victims_behind_only": False, "min_run_s": 0.0}
+    for share in shares:
+        rows += [
+            PreemptionWhatIf(f"(i) backfilled, {share:.0%} ckpt", share, True, None, every_s, restart_s),
+            PreemptionWhatIf(f"(ii) whole-node, {share:.0%} ckpt", share, False, after_s, every_s, restart_s, **guards),
+            PreemptionWhatIf(f"(i)+(ii), {share:.0%} ckpt", share, True, after_s, every_s, restart_s, **guards),
+        ]
+    return rows
+
+
+def print_preemption_whatifs(jobs: list[TrainJob], args: argparse.Namespace) -> None:
+    """Print the training pool under binpack+backfill with each preemption what-if."""
+    shares = [float(x) for x in args.checkpoint_shares.split(",")]
+    print(f"\ntraining pool what-if: preemption on binpack+backfill (checkpoint every {args.checkpoint_every_min:g} min, "
+          f"reload {args.restart_min:g} min, whole-node jobs preempt after {args.preempt_after_min:g} min)\n"
+          "                                allocation  busy/capacity  contended h  alloc|contended  busy|contended  "
+          "wait p50 min  wait p95 min  started/jobs  preemptions  jobs preempted (max)  lost GPU-h")
+    for whatif in preemption_whatifs(shares, args.checkpoint_every_min * 60, args.restart_min * 60,
+                                     args.preempt_after_min * 60, not args.no_preemption_guards):
+        r = simulate_training_whatif(jobs, BINPACK, {"node-a": 8, "node-b": 8}, whatif, seed=args.seed + 4,
+                                     step_s=STEP_S, week_s=WEEK_S, duty=JOB_DUTY)
+        print(f"  {whatif.name:<29} {r['allocation']:>9.1%} {r['busy_of_capacity']:>14.1%} {r['contended_h']:>11.1f} "
+              f"{r['contended_allocation']:>16.1%} {r['contended_busy_of_capacity']:>15.1%} "
+              f"{r['wait_p50_min']:>13.0f} {r['wait_p95_min']:>13.0f} {r['started']:>8}/{r['jobs']} "
+              f"{r['preemptions']:>12} {r['jobs_preempted']:>15} ({r['most_preemptions']}) {r['lost_gpu_h']:>11.1f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=2026)
@@ -310,6 +348,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs-per-hour", type=float, default=5.0)
     parser.add_argument("--tab-left-open", type=float, default=0.5,
                         help="share of sittings that end with the notebook tab left open (hidden), not closed")
+    parser.add_argument("--training-only", action="store_true", help="skip the coding pool")
+    parser.add_argument("--preemption", action="store_true",
+                        help="add what-if rows for the training pool with checkpoint-and-requeue preemption")
+    parser.add_argument("--checkpoint-shares", default="0.5,1.0",
+                        help="comma-separated shares of training jobs that checkpoint (with --preemption)")
+    parser.add_argument("--checkpoint-every-min", type=float, default=10.0,
+                        help="minutes of work between checkpoints; a preempted job loses the work since its last")
+    parser.add_argument("--restart-min", type=float, default=1.0, help="minutes a preempted job spends reloading")
+    parser.add_argument("--preempt-after-min", type=float, default=30.0,
+                        help="minutes a whole-node job waits before it may preempt checkpointing jobs")
+    parser.add_argument("--no-preemption-guards", action="store_true",
+                        help="let waiting jobs preempt any checkpointing job at any age (shows the circles)")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     sessions = mark_tabs_left_open(random.Random(args.seed + 3), make_sessions(random.Random(args.seed), args.users),
@@ -317,10 +367,11 @@ def main(argv: list[str] | None = None) -> int:
     jobs = declare_limits(random.Random(args.seed + 2), make_jobs(random.Random(args.seed + 1), args.users, args.jobs_per_hour))
     print(f"trace: seed {args.seed}, {args.users} participants, {len(sessions)} notebook sessions, "
           f"{len(jobs)} training jobs; coding pool {args.coding_gpus} GPUs in 0.25 slices, training 2 x 8 GPUs")
-    print(f"\ncoding pool ({args.tab_left_open:.0%} of sittings end with the tab left open)\n"
-          "                       allocation  util(busy/alloc)  busy/capacity  contended h  "
-          "alloc|contended  util|contended  refused sessions  idle-kernel GiB-h  idle in sitting  idle after leaving")
-    for cfg in (STOCK_CODING, ARENAHUB_CODING):
+    if not args.training_only:
+        print(f"\ncoding pool ({args.tab_left_open:.0%} of sittings end with the tab left open)\n"
+              "                       allocation  util(busy/alloc)  busy/capacity  contended h  "
+              "alloc|contended  util|contended  refused sessions  idle-kernel GiB-h  idle in sitting  idle after leaving")
+    for cfg in () if args.training_only else (STOCK_CODING, ARENAHUB_CODING):
         r = simulate_coding(sessions, cfg, args.coding_gpus)
         print(f"  {cfg.name:<20} {r['allocation']:>9.1%} {r['utilisation']:>16.1%} {r['busy_of_capacity']:>14.1%} "
               f"{r['contended_h']:>11.1f} {r['contended_allocation']:>16.1%} {r['contended_utilisation']:>15.1%} "
@@ -333,6 +384,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<20} {r['allocation']:>9.1%} {r['busy_of_capacity']:>14.1%} {r['contended_h']:>11.1f} "
               f"{r['contended_allocation']:>16.1%} {r['contended_busy_of_capacity']:>15.1%} "
               f"{r['wait_p50_min']:>13.0f} {r['wait_p95_min']:>13.0f} {r['started']:>8}/{r['jobs']}")
+    if args.preemption:
+        print_preemption_whatifs(jobs, args)
     print(f"\nsimulated in {time.perf_counter() - began:.1f} s")
     return 0
 
