@@ -59,7 +59,7 @@ def create_app(settings: GatewaySettings, *, executor: Executor | None = None) -
         signals = JobSignals()
         ctx = PumpContext(executor=executor or _default_executor(settings), db=db, signals=signals,
                           metrics=app.state.observability.metrics)
-        scorekeeper = ScoreKeeper(db, signals)  # scores succeeded test jobs of competitions
+        scorekeeper = ScoreKeeper(db, signals, ctx.executor)  # scores succeeded test jobs of competitions
         ctx.on_finished = scorekeeper.job_finished
         quotakeeper = QuotaKeeper(settings.quota, settings.notify, db, ctx.executor, ctx.clock,  # GPU ledger
                                   hub_api_url=settings.hub.api_url, hub_api_token=settings.hub.api_token)

@@ -46,6 +46,10 @@ class KubernetesExecutorSettings(BaseModel):
     pod_annotations: dict[str, str] = Field(
         default_factory=dict, description="Extra annotations on Job pods (JSON object), e.g. what a device "
         "plugin or scheduler extension reads. Empty: none.")
+    outputs_max_bytes: int = Field(
+        7 << 20, gt=0, description="Bytes: the cap on a test run's compressed outputs, which its collector "
+        "sidecar prints to its pod log for scoring. Its base64 (4/3 of it) must fit in one container log "
+        "file: keep it below 3/4 of the kubelet's containerLogMaxSize (default 10Mi).")
 
     @field_validator("tolerations")
     @classmethod
@@ -91,5 +95,6 @@ def make_executor(settings: ExecutorSettings, state_dir: Path) -> Executor:
         cpu_per_gpu=kube.cpu_per_gpu, run_as_uid=kube.run_as_uid, pool_selector=dict(kube.pool_selector),
         tolerations=tuple(dict(t) for t in kube.tolerations), ttl_after_finished_s=kube.ttl_after_finished_s,
         priority_class_name=kube.priority_class_name, pod_annotations=dict(kube.pod_annotations),
+        outputs_max_bytes=kube.outputs_max_bytes,
     )
     return KubernetesExecutor(job_settings, kubeconfig=kube.kubeconfig, ensure_namespaces=kube.ensure_namespaces)

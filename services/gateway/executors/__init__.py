@@ -8,10 +8,11 @@ from arenahub.gateway.executors.base import (
     Executor,
     LogRecord,
     Mount,
+    OutputsUnavailable,
     RunHandle,
     RunLimits,
     RunResult,
     RunSpec,
 )
 
-__all__ = ["Executor", "LogRecord", "Mount", "RunHandle", "RunLimits", "RunResult", "RunSpec"]
+__all__ = ["Executor", "LogRecord", "Mount", "OutputsUnavailable", "RunHandle", "RunLimits", "RunResult", "RunSpec"]

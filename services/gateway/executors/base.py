@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from arenahub.core.errors import ArenaError
+
 RUN_STATUSES = ("succeeded", "failed", "cancelled", "timeout", "lost")
 LOG_STREAMS = ("stdout", "stderr", "system")
 
@@ -95,6 +97,13 @@ class RunResult:
     finished_at: float
 
 
+class OutputsUnavailable(ArenaError):
+    """A finished run's outputs cannot be made available for scoring; ``message`` says why to the
+    participant (no cluster details), ``log_detail`` to the operator."""
+
+    status = 409
+
+
 class Executor(Protocol):
     """Starts runs, streams their logs, reports and cancels them."""
 
@@ -124,5 +133,14 @@ class Executor(Protocol):
 
         ``reason`` (e.g. the quota notice) becomes the run's reason and its last log line;
         empty means "cancelled on request".
+        """
+        ...
+
+    async def collect_outputs(self, handle: RunHandle, dest: Path) -> Path:
+        """The local folder holding what a finished run wrote to its outputs folder (/workspace/outputs).
+
+        ``dest`` is an empty folder the caller owns (and removes after use): executors whose runs
+        live elsewhere unpack the outputs into it; those with the run's files at hand return their
+        own folder and leave ``dest`` alone. Raises OutputsUnavailable when they cannot be had.
         """
         ...

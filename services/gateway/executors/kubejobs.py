@@ -14,6 +14,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from arenahub.gateway.executors.base import RunResult, RunSpec
+from arenahub.jobrunner.outputframe import DEFAULT_MAX_BYTES
 
 MANAGED_BY = ("app.kubernetes.io/managed-by", "arenahub-gateway")
 COMPONENT = ("arenahub.io/component", "job")
@@ -24,6 +25,13 @@ KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 COMPETITION_ENV = "ARENAHUB_COMPETITION"
 JOB_CONTAINER = "job"
 UNPACK_CONTAINER = "unpack-code"
+COLLECTOR_CONTAINER = "collect-outputs"  # test runs only: prints /workspace/outputs as an output frame
+JOB_KIND_ENV = "ARENAHUB_JOB_KIND"  # set by the gateway (arenahub.gateway.runspecs), never by the job
+OUTPUTS_PATH = "/workspace/outputs"  # ARENAHUB_OUTPUT_DIR of a test run
+# A test run's pod gets this much time between the kubelet's SIGTERM to the collector (sent once
+# the job's container has exited) and SIGKILL; the collector gives up COLLECT_MARGIN_S before it.
+TEST_GRACE_S = 60
+COLLECT_MARGIN_S = 10
 SNAPSHOT_KEY = "code.tar.gz"
 CONFIGMAP_LIMIT_BYTES = 1_000_000  # etcd's object limit is ~1.5 MB; base64 and metadata need room
 _DNS_LABEL = re.compile(r"[^a-z0-9-]+")
@@ -49,6 +57,8 @@ class KubeJobSettings:
     ttl_after_finished_s: when Kubernetes deletes a finished Job (0 keeps it).
     priority_class_name: PriorityClass of job pods (empty: the cluster's default).
     pod_annotations: extra annotations on job pods (e.g. for a device plugin or kwok).
+    outputs_max_bytes: the cap on a test run's compressed outputs, which its collector sidecar
+    prints to its log (see arenahub.jobrunner.outputframe.DEFAULT_MAX_BYTES for why 7 MiB).
     """
 
     image: str
@@ -67,6 +77,7 @@ class KubeJobSettings:
     ttl_after_finished_s: int = 3600
     priority_class_name: str = ""
     pod_annotations: Mapping[str, str] = field(default_factory=dict)
+    outputs_max_bytes: int = DEFAULT_MAX_BYTES
 
 
 def dns_label(text: str, max_len: int = 63) -> str:
@@ -177,10 +188,41 @@ def _container_security(uid: int) -> dict[str, Any]:
     }
 
 
+def build_collector(settings: KubeJobSettings) -> dict[str, Any]:
+    """The collector sidecar of a test run: the job-runner image's own code (never the job's), the
+    workspace read-only, printing the outputs as an output frame once the job's container has exited.
+
+    A native sidecar (an init container with ``restartPolicy: Always``): it starts before the job
+    and gets SIGTERM only after the job's container ended, so the pod (and the Job) completes only
+    once the frame is in its log. Requests equal limits so a GPU pod keeps Guaranteed QoS.
+    """
+    uid = settings.run_as_uid
+    return {
+        "name": COLLECTOR_CONTAINER,
+        "image": settings.image,
+        "restartPolicy": "Always",
+        # -I: isolated mode, so neither the working folder nor PYTHON* variables can put other code
+        # before the image's own; -B: nothing written next to the image's modules.
+        "command": ["python3", "-I", "-B", "-m", "arenahub.jobrunner.collector", "--outputs", OUTPUTS_PATH,
+                    "--max-bytes", str(settings.outputs_max_bytes),
+                    "--deadline-s", str(TEST_GRACE_S - COLLECT_MARGIN_S)],
+        "workingDir": "/",
+        "securityContext": _container_security(uid),
+        "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": "500m", "memory": "256Mi"}},
+        "volumeMounts": [{"name": "workspace", "mountPath": "/workspace", "readOnly": True}],
+    }
+
+
+def is_test_run(spec: RunSpec) -> bool:
+    """Whether the run is a test run (its outputs are collected for scoring)."""
+    return spec.env.get(JOB_KIND_ENV) == "test"
+
+
 def build_job(spec: RunSpec, settings: KubeJobSettings, *, name: str, namespace: str) -> dict[str, Any]:
     """The restricted Job of one run: whole GPUs, deadline = wall-clock limit, no retries, no
     service-account token, code unpacked by an init step, datasets read-only, no network (the
-    namespace's deny-all policy selects it). Raises ValueError for mounts it cannot express."""
+    namespace's deny-all policy selects it); a test run also gets the outputs collector sidecar.
+    Raises ValueError for mounts it cannot express."""
     labels = build_labels(spec)
     gpus = len(spec.gpus)
     cpu = settings.cpu_per_gpu * gpus if gpus else settings.cpu_without_gpu
@@ -236,6 +278,9 @@ def build_job(spec: RunSpec, settings: KubeJobSettings, *, name: str, namespace:
         }],
         "volumes": volumes,
     }
+    if is_test_run(spec):
+        pod_spec["initContainers"].append(build_collector(settings))
+        pod_spec["terminationGracePeriodSeconds"] = TEST_GRACE_S
     if settings.priority_class_name:
         pod_spec["priorityClassName"] = settings.priority_class_name
     template_meta: dict[str, Any] = {"labels": dict(labels)}

@@ -22,9 +22,10 @@ from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import config as k8s_config
 from kubernetes_asyncio.client.rest import ApiException
 
-from arenahub.gateway.executors.base import LogRecord, RunHandle, RunResult, RunSpec
+from arenahub.gateway.executors.base import LogRecord, OutputsUnavailable, RunHandle, RunResult, RunSpec
 from arenahub.gateway.executors.kubejobs import (
     CANCELLED_LABEL,
+    COLLECTOR_CONTAINER,
     JOB_CONTAINER,
     JOB_ID_LABEL,
     MANAGED_BY,
@@ -39,6 +40,7 @@ from arenahub.gateway.executors.kubejobs import (
     namespace_for,
     run_namespaces,
 )
+from arenahub.gateway.executors.kubeoutputs import unpack_collector_log
 
 CANCEL_REASON_ANNOTATION = "arenahub.io/cancel-reason"
 HANDLE_PREFIX = "kube:"  # RunHandle.run_dir of a Kubernetes run: "kube:<namespace>/<job name>"
@@ -243,11 +245,13 @@ class KubernetesExecutor:
         return handles
 
     # -- logs ----------------------------------------------------------------------------------
-    async def _pod_log(self, namespace: str, pod: str) -> bytes | None:
+    async def _pod_log(self, namespace: str, pod: str, container: str = JOB_CONTAINER,
+                       limit_bytes: int | None = None) -> bytes | None:
         api = await self._client()
+        extra = {"limit_bytes": limit_bytes} if limit_bytes is not None else {}
         try:
             response = await k8s.CoreV1Api(api).read_namespaced_pod_log(
-                pod, namespace, container=JOB_CONTAINER, _preload_content=False)
+                pod, namespace, container=container, _preload_content=False, **extra)
             return await response.read()
         except ApiException as e:
             if e.status in (400, 404):  # container not started yet, or the pod is gone
@@ -278,6 +282,35 @@ class KubernetesExecutor:
                                     text=self._cancelled[handle.job_id])
                 return
             await asyncio.sleep(self.poll_interval_s)
+
+    # -- outputs -------------------------------------------------------------------------------
+    async def collect_outputs(self, handle: RunHandle, dest: Path) -> Path:
+        """Unpack a finished test run's outputs into ``dest/outputs`` from its collector sidecar's log.
+
+        Only the collector container's log is read (the job's own log is the participant's and
+        could print a fake frame). It must happen before ttl_after_finished_s removes the pod.
+        Raises OutputsUnavailable when the pod or the frame is gone, damaged or over the cap.
+        """
+        namespace, name = parse_handle(handle)
+        pods = await self._job_pods(namespace, name)
+        ended = sorted((p for p in pods if (p.get("status") or {}).get("phase") in ("Succeeded", "Failed")),
+                       key=lambda p: (p.get("status") or {}).get("phase") != "Succeeded")
+        data = None
+        if ended:
+            # base64 is 4/3 of the archive; the limit keeps a runaway log out of the gateway's memory
+            limit = self.settings.outputs_max_bytes * 4 // 3 + (1 << 20)
+            data = await self._pod_log(namespace, ended[0]["metadata"]["name"], COLLECTOR_CONTAINER, limit)
+        if data is None:
+            raise OutputsUnavailable(
+                "Your test run finished, but its outputs could not be collected: the training cluster "
+                "no longer has the run's pod. Submit the run again; if it happens again tell the "
+                f"organisers, quoting job {handle.job_id}.",
+                reason="outputs-missing",
+                log_detail=f"job {handle.job_id}: no finished pod of Job {namespace}/{name} with a "
+                f"{COLLECTOR_CONTAINER} log (removed after ttl_after_finished_s={self.settings.ttl_after_finished_s}?)",
+            )
+        return await asyncio.to_thread(unpack_collector_log, data, dest, job_id=handle.job_id,
+                                       max_bytes=self.settings.outputs_max_bytes)
 
     # -- cancel --------------------------------------------------------------------------------
     async def cancel(self, handle: RunHandle, reason: str = "") -> None:

@@ -31,6 +31,7 @@ from arenahub.gateway.executors.runconfig import (
 )
 from arenahub.gateway.executors.sandbox import GpuDevice, validate_run_spec
 from arenahub.gateway.limits import JobCgroup, load_cgroup_layout
+from arenahub.scoring.evaluation import OUTPUTS_SUBDIR
 
 SUPERVISOR_MODULE = "arenahub.gateway.supervisor"
 # The supervisor starts from this environment, never the gateway's: no token reaches it.
@@ -207,6 +208,11 @@ class LocalExecutor:
         while time.monotonic() < deadline and await self.result(handle) is None:
             await asyncio.sleep(self.poll_interval_s)
 
+    async def collect_outputs(self, handle: RunHandle, dest: Path) -> Path:
+        """The run's own outputs folder (``<run_dir>/work/outputs``, /workspace/outputs in the
+        sandbox); ``dest`` stays unused. It may be missing or a symlink: the scorer opens it safely."""
+        return run_outputs_dir(handle)
+
     async def find_runs(self, competitions: Iterable[str] = ()) -> list[RunHandle]:
         """Handles of every run folder under ``runs/`` (running or ended), for re-attaching after a restart.
 
@@ -240,6 +246,11 @@ class LocalExecutor:
         layout = load_cgroup_layout() if name else None
         if layout is not None:
             JobCgroup(layout, name).remove(timeout_s=0)
+
+
+def run_outputs_dir(handle: RunHandle) -> Path:
+    """Where a local run's /workspace/outputs lies on this machine: ``<run_dir>/work/outputs``."""
+    return Path(handle.run_dir) / WORK_DIR / OUTPUTS_SUBDIR
 
 
 def supervisor_alive(handle: RunHandle) -> bool:

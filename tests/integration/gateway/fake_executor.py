@@ -13,8 +13,9 @@ import json
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from arenahub.gateway.executors.base import LogRecord, RunHandle, RunResult, RunSpec
+from arenahub.gateway.executors.base import LogRecord, OutputsUnavailable, RunHandle, RunResult, RunSpec
 
 
 @dataclass
@@ -97,6 +98,11 @@ class FakeExecutor:
     async def find_runs(self, competitions: Iterable[str] = ()) -> list[RunHandle]:
         """Handles of every run this fake has started (running or ended)."""
         return [run.handle for run in self.runs.values()]
+
+    async def collect_outputs(self, handle: RunHandle, dest: Path) -> Path:
+        """Fake runs write no files: their outputs are never there."""
+        raise OutputsUnavailable("This run wrote no outputs (it ran in the test executor).",
+                                 reason="outputs-missing", log_detail=f"fake run {handle.job_id}")
 
     async def cancel(self, handle: RunHandle, reason: str = "") -> None:
         """End the run as cancelled with ``reason`` as its last system line (a finished run stays as it ended)."""

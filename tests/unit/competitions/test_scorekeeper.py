@@ -10,6 +10,7 @@ from arenahub.gateway.competitionmodels import Competition
 from arenahub.gateway.competitionstore import load_score, load_unscored_test_jobs, save_new_competition
 from arenahub.gateway.db import Database, run_migrations
 from arenahub.gateway.executors.base import RunHandle
+from arenahub.gateway.executors.local import run_outputs_dir
 from arenahub.gateway.models import Dataset, Job
 from arenahub.gateway.scorekeeper import ScoreKeeper
 from arenahub.gateway.signals import JobSignals
@@ -19,6 +20,13 @@ pytestmark = pytest.mark.unit
 
 WINDOW = "window:\n  opens_at: 2026-01-01T00:00:00Z\n  closes_at: 2026-02-01T00:00:00Z\n"
 JAN_15, MAR_1 = 1768435200.0, 1772323200.0
+
+
+class RunFolders:
+    """The local executor's way of giving a run's outputs: its run folder's work/outputs."""
+
+    async def collect_outputs(self, handle: RunHandle, dest) -> object:
+        return run_outputs_dir(handle)
 
 
 @pytest.fixture
@@ -64,7 +72,7 @@ async def test_the_sweep_scores_each_succeeded_test_job_once(world):
     add_job(db, tmp_path, "empty")
     add_job(db, tmp_path, "training", kind="train")
     add_job(db, tmp_path, "failed", status="failed")
-    keeper = ScoreKeeper(db, JobSignals(), clock=lambda: 5.0)
+    keeper = ScoreKeeper(db, JobSignals(), RunFolders(), clock=lambda: 5.0)
     assert sorted(await db.read(load_unscored_test_jobs)) == ["empty", "perfect"]
     assert await keeper.sweep() == 2
     assert await keeper.sweep() == 0
@@ -79,7 +87,7 @@ async def test_the_sweep_scores_each_succeeded_test_job_once(world):
 async def test_a_job_submitted_after_the_window_is_scored_but_not_on_the_leaderboard(world):
     db, demo, tmp_path = world
     add_job(db, tmp_path, "late", created_at=MAR_1, outputs=answers(demo))
-    assert await ScoreKeeper(db, JobSignals()).score_job("late")
+    assert await ScoreKeeper(db, JobSignals(), RunFolders()).score_job("late")
     assert not (await db.read(load_score, "late")).on_leaderboard
 
 
@@ -89,7 +97,7 @@ async def test_missing_annotations_give_an_error_score_that_blames_no_participan
     for path in (demo.dataset_dir / "test" / "annotations").iterdir():
         path.unlink()
     (demo.dataset_dir / "test" / "annotations").rmdir()
-    assert await ScoreKeeper(db, JobSignals()).score_job("j1")
+    assert await ScoreKeeper(db, JobSignals(), RunFolders()).score_job("j1")
     score = await db.read(load_score, "j1")
     assert score.status == "error" and score.public_score is None
     assert "problem on the organisers' side" in score.message and "j1" in score.message
