@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
+from arenahub.core.nvml import nvml_session
+
 from .slices import GpuDevice
 
 log = logging.getLogger(__name__)
@@ -15,23 +17,15 @@ MIB = 1024 * 1024
 
 def load_gpus_nvml() -> list[GpuDevice] | None:
     """GPUs as NVML reports them, or None when NVML (the driver) is not there."""
-    try:
-        import pynvml
-    except ImportError:
-        return None
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError:
-        return None
-    try:
+    with nvml_session() as nvml:
+        if nvml is None:
+            return None
         gpus = []
-        for i in range(pynvml.nvmlDeviceGetCount()):
-            h = pynvml.nvmlDeviceGetHandleByIndex(i)
-            gpus.append(make_nvml_gpu(i, pynvml.nvmlDeviceGetName(h), pynvml.nvmlDeviceGetMemoryInfo(h).total,
-                                      pynvml.nvmlDeviceGetUUID(h)))
+        for i in range(nvml.nvmlDeviceGetCount()):
+            h = nvml.nvmlDeviceGetHandleByIndex(i)
+            gpus.append(make_nvml_gpu(i, nvml.nvmlDeviceGetName(h), nvml.nvmlDeviceGetMemoryInfo(h).total,
+                                      nvml.nvmlDeviceGetUUID(h)))
         return gpus
-    finally:
-        pynvml.nvmlShutdown()
 
 
 def make_nvml_gpu(index: int, name: str | bytes, total_bytes: int, uuid: str | bytes) -> GpuDevice:

@@ -13,12 +13,12 @@ from rich.console import Console
 from rich.table import Table
 
 from arenahub.cli.gatewayapi import DEFAULT_GATEWAY_URL, call, gateway_client
+from arenahub.core.auditkinds import AUDIT_KINDS
 
 app = typer.Typer(help="The audit trail: submissions, scores, policy decisions, quota refusals, admin actions.",
                   no_args_is_help=True)
 out = Console()
 
-AUDIT_KINDS = ("submission", "score", "policy", "quota-refused", "quota-stop", "admin", "retention")
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 

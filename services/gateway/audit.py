@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from arenahub.core.auditkinds import AUDIT_KINDS
 from arenahub.core.errors import UnprocessableInput
-from arenahub.gateway.quotamodels import AUDIT_KINDS, AuditEvent
+from arenahub.gateway.quotamodels import AuditEvent
 
 
 def save_audit_event(

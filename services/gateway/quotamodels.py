@@ -9,8 +9,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from arenahub.gateway.models import Base
 
-AUDIT_KINDS = ("submission", "score", "policy", "quota-refused", "quota-stop", "admin", "retention")
-
 
 class LedgerRow(Base):
     """One charge of the append-only GPU ledger: ``gpu_fraction`` GPUs held by a job or notebook in [start_at, end_at).

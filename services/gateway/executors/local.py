@@ -18,6 +18,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 
+from arenahub.core.nvml import nvml_session
 from arenahub.gateway.executors.base import LogRecord, RunHandle, RunResult, RunSpec
 from arenahub.gateway.executors.logfile import parse_records
 from arenahub.gateway.executors.runconfig import (
@@ -303,28 +304,20 @@ def find_gpu_devices(indices: Sequence[int]) -> tuple[GpuDevice, ...] | None:
 
     Raises ValueError for an index this machine does not have.
     """
-    try:
-        import pynvml
-    except ImportError:
-        return None
-    try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError:
-        return None
-    try:
-        count = pynvml.nvmlDeviceGetCount()
+    with nvml_session() as nvml:
+        if nvml is None:
+            return None
+        count = nvml.nvmlDeviceGetCount()
         missing = [i for i in indices if i >= count]
         if missing:
             raise ValueError(f"GPU {missing[0]} does not exist: this machine has {count} GPU(s), indices 0..{count - 1}.")
         devices = []
         for index in indices:
-            handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-            uuid = pynvml.nvmlDeviceGetUUID(handle)
+            handle = nvml.nvmlDeviceGetHandleByIndex(index)
+            uuid = nvml.nvmlDeviceGetUUID(handle)
             uuid = uuid.decode() if isinstance(uuid, bytes) else uuid
-            devices.append(GpuDevice(index, int(pynvml.nvmlDeviceGetMinorNumber(handle)), uuid))
+            devices.append(GpuDevice(index, int(nvml.nvmlDeviceGetMinorNumber(handle)), uuid))
         return tuple(devices)
-    finally:
-        pynvml.nvmlShutdown()
 
 
 def default_sdk_paths() -> list[Path]:

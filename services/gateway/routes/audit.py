@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from arenahub.gateway.audit import audit_summary, load_audit_events
 from arenahub.gateway.deps import AdminDep, GatewayDep
-from arenahub.gateway.quotamodels import AUDIT_KINDS
+from arenahub.core.auditkinds import AUDIT_KINDS
 from arenahub.gateway.schemas import ErrorOut
 
 router = APIRouter(tags=["audit"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})
