@@ -1,8 +1,8 @@
-"""A small Dockerfile reader and the project's image rules (hadolint cannot be installed here).
+"""A small Dockerfile reader and the project's image rules, beside hadolint (test_hadolint.py).
 
-Pure: text in, instructions and problems out. The rules are the ones hadolint would flag that
-matter for arenahub's images (pinned bases, non-root, no remote ADD, lean apt/pip layers),
-plus checks that COPY sources exist in the build context (the repository root).
+Pure: text in, instructions and problems out. The rules are the ones that matter for arenahub's
+images (pinned bases, non-root, no remote ADD, lean apt/pip layers; some overlap hadolint's),
+plus checks hadolint cannot make: COPY sources exist in the build context (the repository root).
 """
 
 from __future__ import annotations
