@@ -209,10 +209,12 @@ def _verified(body: list[str], size: int, sha256: str) -> bytes:
 
 def unpack_outputs(archive: bytes, dest: Path, *, max_files: int = MAX_FILES,
                    max_file_bytes: int = MAX_UNPACKED_BYTES) -> int:
-    """Extract ``archive`` into the folder ``dest`` with tarfile's ``data`` filter; returns the number of files.
+    """Extract ``archive`` into the folder ``dest``; returns the number of files.
 
-    Only regular files and folders are accepted; the ``data`` filter refuses absolute names and
-    names leaving ``dest``. Raises OutputsTooLarge past ``max_files`` entries or ``max_file_bytes``
+    Only regular files and folders are accepted; absolute names are taken as relative to ``dest``
+    and a name with a ``..`` part is refused; files are created new (never through a link). The
+    checks are written out rather than left to tarfile's ``data`` filter, which Python 3.11 has
+    only from 3.11.4 (Debian 12's is 3.11.2). Raises OutputsTooLarge past ``max_files`` entries or ``max_file_bytes``
     of contents (checked before each member is written) and OutputFrameError for anything else
     wrong with the archive; ``dest`` may then hold part of it (the caller removes it).
     """
@@ -226,8 +228,29 @@ def unpack_outputs(archive: bytes, dest: Path, *, max_files: int = MAX_FILES,
                 file_bytes += member.size if member.isfile() else 0
                 if entries > max_files or file_bytes > max_file_bytes:
                     raise OutputsTooLarge(_over_caps(entries, file_bytes, max_files, max_file_bytes))
-                tar.extract(member, dest, filter="data")
-                files += member.isfile()
+                target = dest / _member_parts(member.name)
+                if member.isdir():
+                    target.mkdir(mode=0o755, parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+                _write_new_file(target, tar.extractfile(member))
+                files += 1
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise OutputFrameError(f"the archive cannot be unpacked ({exc})") from None
     return files
+
+
+def _member_parts(name: str) -> Path:
+    """The member's path relative to the destination; OutputFrameError if it would leave it."""
+    parts = [part for part in name.replace("\\", "/").split("/") if part not in ("", ".")]
+    if not parts or ".." in parts:
+        raise OutputFrameError(f"the archive member {name!r} leaves the outputs folder")
+    return Path(*parts)
+
+
+def _write_new_file(target: Path, source: io.BufferedReader | None) -> None:
+    """Copy ``source`` into the new file ``target``; refuses to open an existing name or a link."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as sink:
+        while source is not None and (chunk := source.read(1 << 20)):
+            sink.write(chunk)
