@@ -50,6 +50,12 @@ class KubernetesExecutorSettings(BaseModel):
         7 << 20, gt=0, description="Bytes: the cap on a test run's compressed outputs, which its collector "
         "sidecar prints to its pod log for scoring. Its base64 (4/3 of it) must fit in one container log "
         "file: keep it below 3/4 of the kubelet's containerLogMaxSize (default 10Mi).")
+    max_snapshot_bytes: int = Field(
+        16 << 20, gt=0, le=64 << 20, description="Bytes: the largest compressed code archive a job may have. "
+        "The code travels to the pod in ConfigMaps of 1 MB each, stored in the training cluster's etcd "
+        "while the Job exists; POST /jobs refuses larger archives with 413 before queueing. Raise it only "
+        "with etcd's quota (--quota-backend-bytes, default 2 GiB) in mind: running and finished-but-kept "
+        "Jobs times this cap must stay well below it. At most 64 MiB.")
 
     @field_validator("tolerations")
     @classmethod
@@ -79,6 +85,12 @@ class ExecutorSettings(BaseModel):
         return self
 
 
+def snapshot_cap(settings: ExecutorSettings) -> int | None:
+    """The largest compressed code archive the chosen executor can run, in bytes; None: no cap of
+    its own (the local executor reads the extracted folder, so only upload_max_bytes applies)."""
+    return settings.kubernetes.max_snapshot_bytes if settings.kind == "kubernetes" else None
+
+
 def make_executor(settings: ExecutorSettings, state_dir: Path) -> Executor:
     """The executor the settings name (imported only when chosen: each needs its own machinery)."""
     if settings.kind == "local":
@@ -95,6 +107,6 @@ def make_executor(settings: ExecutorSettings, state_dir: Path) -> Executor:
         cpu_per_gpu=kube.cpu_per_gpu, run_as_uid=kube.run_as_uid, pool_selector=dict(kube.pool_selector),
         tolerations=tuple(dict(t) for t in kube.tolerations), ttl_after_finished_s=kube.ttl_after_finished_s,
         priority_class_name=kube.priority_class_name, pod_annotations=dict(kube.pod_annotations),
-        outputs_max_bytes=kube.outputs_max_bytes,
+        outputs_max_bytes=kube.outputs_max_bytes, max_snapshot_bytes=kube.max_snapshot_bytes,
     )
     return KubernetesExecutor(job_settings, kubeconfig=kube.kubeconfig, ensure_namespaces=kube.ensure_namespaces)

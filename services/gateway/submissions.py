@@ -16,6 +16,8 @@ from arenahub.core.errors import InvalidInput, PayloadTooLarge
 from arenahub.gateway.auth import Principal
 from arenahub.gateway.datasetstore import load_dataset_for_job
 from arenahub.gateway.deps import Gateway
+from arenahub.gateway.executor_settings import ExecutorSettings, snapshot_cap
+from arenahub.gateway.executors.kubecode import snapshot_refusal
 from arenahub.gateway.models import Job
 from arenahub.gateway.quotacheck import check_submission_quota, save_submitted_job
 from arenahub.gateway.runspecs import code_dir_of
@@ -85,13 +87,23 @@ async def read_submission(request: Request, upload_max_bytes: int) -> Submission
         await form.close()
 
 
+def check_code_fits_executor(code_bytes: int, executor: ExecutorSettings) -> None:
+    """Raises PayloadTooLarge (413) when a code archive of ``code_bytes`` is over the executor's
+    own cap (the Kubernetes executor's max_snapshot_bytes), so it is refused before it is queued."""
+    cap = snapshot_cap(executor)
+    if cap is not None and code_bytes > cap:
+        raise PayloadTooLarge(snapshot_refusal(code_bytes, cap), reason="snapshot-too-large")
+
+
 async def accept_submission(gateway: Gateway, principal: Principal, submission: Submission, now: float) -> Job:
     """Check the submission, unpack its code and queue the job; returns the stored job.
 
     Checks run before anything is written, so a refused submission leaves no job and no files:
-    spec (400/422), dataset (400), archive safety and limits (400/413), entry point (400).
+    executor's code cap (413), spec (400/422), dataset (400), archive safety and limits (400/413),
+    entry point (400).
     """
     settings = gateway.settings
+    check_code_fits_executor(len(submission.code), settings.executor)
     spec: JobSpec = check_spec(
         parse_spec(submission.spec_json),
         gpu_cap=settings.gpu_cap,

@@ -311,9 +311,8 @@ def test_executor_token_may_start_the_job_the_gateway_builds_and_its_pod_is_admi
 ):
     """The Kubernetes executor's own manifests (kubejobs) under the chart's RBAC, Pod Security and quota."""
     from arenahub.gateway.executors.base import Mount, RunLimits, RunSpec
-    from arenahub.gateway.executors.kubejobs import (
-        KubeJobSettings, build_job, build_labels, build_snapshot_configmap, job_name,
-    )
+    from arenahub.gateway.executors.kubecode import build_code_configmaps, index_archive
+    from arenahub.gateway.executors.kubejobs import KubeJobSettings, build_job, build_labels, job_name
 
     namespace, prefix = training_release
     settings = KubeJobSettings(image="ghcr.io/arenahub/job-runner:0.1.0", namespace_prefix=prefix)
@@ -323,9 +322,11 @@ def test_executor_token_may_start_the_job_the_gateway_builds_and_its_pod_is_admi
                    env={"ARENAHUB_COMPETITION": "faces"})
     run_ns, name = f"{prefix}faces", job_name(spec.job_id)
     with _executor_client(training_cluster, namespace) as api:
-        k8s.CoreV1Api(api).create_namespaced_config_map(
-            run_ns, build_snapshot_configmap(name, run_ns, b"\x1f\x8b" + b"0" * 64, build_labels(spec)))
-        k8s.BatchV1Api(api).create_namespaced_job(run_ns, build_job(spec, settings, name=name, namespace=run_ns))
+        archive = b"\x1f\x8b" + b"0" * 64
+        for configmap in build_code_configmaps(name, run_ns, archive, build_labels(spec)):
+            k8s.CoreV1Api(api).create_namespaced_config_map(run_ns, configmap)
+        k8s.BatchV1Api(api).create_namespaced_job(
+            run_ns, build_job(spec, settings, name=name, namespace=run_ns, code=index_archive(archive)))
         pod = _wait("the run's pod to be scheduled", lambda: [
             p for p in k8s.CoreV1Api(api).list_namespaced_pod(run_ns, label_selector=f"job-name={name}").items
             if p.spec.node_name])[0]

@@ -1,9 +1,8 @@
-"""Pure builders for runs on the training cluster: the namespace, the deny-all NetworkPolicy, the
-code-snapshot ConfigMap and the restricted ``batch/v1`` Job of one run, and a Job's outcome."""
+"""Pure builders for runs on the training cluster: the namespace, the deny-all NetworkPolicy and the
+restricted ``batch/v1`` Job of one run (its code parts: ``kubecode``), and a Job's outcome."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import posixpath
 import re
@@ -14,6 +13,13 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from arenahub.gateway.executors.base import RunResult, RunSpec
+from arenahub.gateway.executors.kubecode import (
+    DEFAULT_MAX_SNAPSHOT_BYTES,
+    UNPACK_CONTAINER,
+    CodeIndex,
+    build_code_volume,
+    build_unpack_container,
+)
 from arenahub.jobrunner.outputframe import DEFAULT_MAX_BYTES
 
 MANAGED_BY = ("app.kubernetes.io/managed-by", "arenahub-gateway")
@@ -24,7 +30,6 @@ CANCELLED_LABEL = "arenahub.io/cancelled"
 KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 COMPETITION_ENV = "ARENAHUB_COMPETITION"
 JOB_CONTAINER = "job"
-UNPACK_CONTAINER = "unpack-code"
 COLLECTOR_CONTAINER = "collect-outputs"  # test runs only: prints /workspace/outputs as an output frame
 JOB_KIND_ENV = "ARENAHUB_JOB_KIND"  # set by the gateway (arenahub.gateway.runspecs), never by the job
 OUTPUTS_PATH = "/workspace/outputs"  # ARENAHUB_OUTPUT_DIR of a test run
@@ -32,17 +37,7 @@ OUTPUTS_PATH = "/workspace/outputs"  # ARENAHUB_OUTPUT_DIR of a test run
 # the job's container has exited) and SIGKILL; the collector gives up COLLECT_MARGIN_S before it.
 TEST_GRACE_S = 60
 COLLECT_MARGIN_S = 10
-SNAPSHOT_KEY = "code.tar.gz"
-CONFIGMAP_LIMIT_BYTES = 1_000_000  # etcd's object limit is ~1.5 MB; base64 and metadata need room
 _DNS_LABEL = re.compile(r"[^a-z0-9-]+")
-
-# Runs in the init container: unpack the snapshot into /workspace, refusing links and paths
-# that leave it (tarfile's "data" filter), and make everything writable by the job's uid.
-UNPACK_SCRIPT = (
-    "import tarfile\n"
-    f"with tarfile.open('/snapshot/{SNAPSHOT_KEY}') as t:\n"
-    "    t.extractall('/workspace', filter='data')\n"
-)
 
 
 @dataclass(frozen=True)
@@ -59,6 +54,8 @@ class KubeJobSettings:
     pod_annotations: extra annotations on job pods (e.g. for a device plugin or kwok).
     outputs_max_bytes: the cap on a test run's compressed outputs, which its collector sidecar
     prints to its log (see arenahub.jobrunner.outputframe.DEFAULT_MAX_BYTES for why 7 MiB).
+    max_snapshot_bytes: the cap on a run's compressed code snapshot, which travels in ConfigMaps of
+    at most kubecode.CONFIGMAP_LIMIT_BYTES each (see docs/kubernetes.md for why 16 MiB).
     """
 
     image: str
@@ -78,6 +75,7 @@ class KubeJobSettings:
     priority_class_name: str = ""
     pod_annotations: Mapping[str, str] = field(default_factory=dict)
     outputs_max_bytes: int = DEFAULT_MAX_BYTES
+    max_snapshot_bytes: int = DEFAULT_MAX_SNAPSHOT_BYTES
 
 
 def dns_label(text: str, max_len: int = 63) -> str:
@@ -91,7 +89,7 @@ def dns_label(text: str, max_len: int = 63) -> str:
 
 
 def job_name(job_id: str) -> str:
-    """The Job's name for a gateway job id (also its ConfigMap's name)."""
+    """The Job's name for a gateway job id (its code parts are kubecode.part_name(job name, i))."""
     return dns_label(f"arenahub-run-{job_id}")
 
 
@@ -123,25 +121,6 @@ def build_deny_all_policy(namespace: str) -> dict[str, Any]:
                      "labels": {MANAGED_BY[0]: MANAGED_BY[1]}},
         "spec": {"podSelector": {"matchLabels": {COMPONENT[0]: COMPONENT[1]}},
                  "policyTypes": ["Ingress", "Egress"], "ingress": [], "egress": []},
-    }
-
-
-def build_snapshot_configmap(name: str, namespace: str, archive: bytes, labels: Mapping[str, str]) -> dict[str, Any]:
-    """The ConfigMap carrying the code snapshot (a tar.gz) to the init step.
-
-    Raises ValueError when the archive is larger than a ConfigMap can hold.
-    """
-    if len(archive) > CONFIGMAP_LIMIT_BYTES * 3 // 4:
-        raise ValueError(
-            f"The code snapshot is {len(archive) / 1e6:.2f} MB compressed; runs on Kubernetes accept at most "
-            f"{CONFIGMAP_LIMIT_BYTES * 3 // 4 / 1e6:.2f} MB. Move data files out of the job folder "
-            "(list them in .arenaignore) and read data from /data instead."
-        )
-    return {
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
-        "binaryData": {SNAPSHOT_KEY: base64.b64encode(archive).decode()},
-        "immutable": True,
     }
 
 
@@ -218,11 +197,12 @@ def is_test_run(spec: RunSpec) -> bool:
     return spec.env.get(JOB_KIND_ENV) == "test"
 
 
-def build_job(spec: RunSpec, settings: KubeJobSettings, *, name: str, namespace: str) -> dict[str, Any]:
+def build_job(spec: RunSpec, settings: KubeJobSettings, *, name: str, namespace: str,
+              code: CodeIndex) -> dict[str, Any]:
     """The restricted Job of one run: whole GPUs, deadline = wall-clock limit, no retries, no
-    service-account token, code unpacked by an init step, datasets read-only, no network (the
-    namespace's deny-all policy selects it); a test run also gets the outputs collector sidecar.
-    Raises ValueError for mounts it cannot express."""
+    service-account token, code (the parts ``code`` indexes) checked and unpacked by an init step,
+    datasets read-only, no network (the namespace's deny-all policy selects it); a test run also
+    gets the outputs collector sidecar. Raises ValueError for mounts it cannot express."""
     labels = build_labels(spec)
     gpus = len(spec.gpus)
     cpu = settings.cpu_per_gpu * gpus if gpus else settings.cpu_without_gpu
@@ -236,7 +216,7 @@ def build_job(spec: RunSpec, settings: KubeJobSettings, *, name: str, namespace:
         *dataset_volume_mounts(spec, settings.datasets_root),
     ]
     volumes: list[dict[str, Any]] = [
-        {"name": "snapshot", "configMap": {"name": name, "defaultMode": 0o444}},
+        build_code_volume(name, code),
         {"name": "workspace", "emptyDir": {"sizeLimit": str(spec.limits.disk_bytes)}},
         {"name": "tmp", "emptyDir": {"medium": "Memory", "sizeLimit": "256Mi"}},
     ]
@@ -257,15 +237,7 @@ def build_job(spec: RunSpec, settings: KubeJobSettings, *, name: str, namespace:
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "nodeSelector": dict(settings.pool_selector),
         "tolerations": [dict(t) for t in settings.tolerations],
-        "initContainers": [{
-            "name": UNPACK_CONTAINER,
-            "image": settings.image,
-            "command": ["python3", "-c", UNPACK_SCRIPT],
-            "securityContext": _container_security(uid),
-            "resources": {"limits": {"cpu": "1", "memory": "512Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
-            "volumeMounts": [{"name": "snapshot", "mountPath": "/snapshot", "readOnly": True},
-                             {"name": "workspace", "mountPath": "/workspace"}],
-        }],
+        "initContainers": [build_unpack_container(settings.image, code, _container_security(uid))],
         "containers": [{
             "name": JOB_CONTAINER,
             "image": settings.image,
@@ -332,6 +304,7 @@ def job_outcome(job: Mapping[str, Any], pods: Sequence[Mapping[str, Any]], now: 
         return RunResult("timeout", None, f"Stopped: the job ran past its time limit of {limit} s.", at)
     exit_code = _exit_code(pods)
     reason = f"The job failed with exit code {exit_code}." if exit_code is not None else \
+        _unpack_failure(pods) or \
         f"The job failed: {failed.get('message') or failed.get('reason') or 'no reason given'}."
     return RunResult("failed", exit_code, reason, at)
 
@@ -342,4 +315,15 @@ def _exit_code(pods: Sequence[Mapping[str, Any]]) -> int | None:
             terminated = (status.get("state") or {}).get("terminated")
             if status.get("name") == JOB_CONTAINER and terminated:
                 return int(terminated.get("exitCode", 1))
+    return None
+
+
+def _unpack_failure(pods: Sequence[Mapping[str, Any]]) -> str | None:
+    for pod in pods:
+        for status in (pod.get("status") or {}).get("initContainerStatuses") or []:
+            terminated = (status.get("state") or {}).get("terminated")
+            if status.get("name") == UNPACK_CONTAINER and terminated and terminated.get("exitCode"):
+                message = (terminated.get("message") or "").strip().splitlines()
+                return message[-1] if message else \
+                    f"The job's code could not be unpacked (exit code {terminated['exitCode']})."
     return None

@@ -2,10 +2,10 @@
 
 State lives in the cluster, not in this process: a Job per run (labelled with the gateway's
 job id) in a per-competition namespace behind a deny-all NetworkPolicy, its code snapshot in
-a ConfigMap owned by the Job. A new executor (after a gateway restart) picks any run up again
-from its RunHandle, and ``find_runs(competitions)`` lists the live ones by label, one run
-namespace at a time (no cluster-wide rights needed). The Job and policy manifests come from the
-pure builders in ``kubejobs``.
+ConfigMaps of at most 1 MB each, owned by the Job. A new executor (after a gateway restart)
+picks any run up again from its RunHandle, and ``find_runs(competitions)`` lists the live ones
+by label, one run namespace at a time (no cluster-wide rights needed). The Job and policy manifests come from the
+pure builders in ``kubejobs``, the code's from ``kubecode``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ from kubernetes_asyncio import config as k8s_config
 from kubernetes_asyncio.client.rest import ApiException
 
 from arenahub.gateway.executors.base import LogRecord, OutputsUnavailable, RunHandle, RunResult, RunSpec
+from arenahub.gateway.executors.kubecode import (
+    build_code_configmaps,
+    check_snapshot_size,
+    index_archive,
+    owned_by_job,
+)
 from arenahub.gateway.executors.kubejobs import (
     CANCELLED_LABEL,
     COLLECTOR_CONTAINER,
@@ -34,7 +40,6 @@ from arenahub.gateway.executors.kubejobs import (
     build_job,
     build_labels,
     build_namespace,
-    build_snapshot_configmap,
     job_name,
     job_outcome,
     namespace_for,
@@ -61,12 +66,19 @@ def parse_handle(handle: RunHandle) -> tuple[str, str]:
     return namespace, name
 
 
+def _plain_header(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    # whole-second mtimes and no owner: no PAX record per member, so the archive comes out as
+    # small as the one `arenahub submit` uploads (the 413 at submission measures that one)
+    info.mtime, info.uid, info.gid, info.uname, info.gname = int(info.mtime), 0, 0, "", ""
+    return info
+
+
 def pack_snapshot(code_dir: Path) -> bytes:
     """The code folder as a tar.gz (paths relative to it, symlinks kept as links)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as tar:
         for path in sorted(Path(code_dir).rglob("*")):
-            tar.add(path, arcname=str(path.relative_to(code_dir)), recursive=False)
+            tar.add(path, arcname=str(path.relative_to(code_dir)), recursive=False, filter=_plain_header)
     return buffer.getvalue()
 
 
@@ -131,15 +143,18 @@ class KubernetesExecutor:
 
     # -- start ---------------------------------------------------------------------------------
     async def start(self, spec: RunSpec) -> RunHandle:
-        """Create the run's ConfigMap and Job; raises ValueError for a spec that cannot run here."""
+        """Create the run's Job, then its code ConfigMaps (owned by the Job); raises ValueError for
+        a spec that cannot run here, a snapshot over max_snapshot_bytes included (nothing is created).
+        On any failure after the Job was created, the Job is deleted, and with it the parts made so far."""
         if not Path(spec.code_dir).is_dir():
             raise ValueError(f"code_dir {spec.code_dir} is not a folder; extract the code snapshot first.")
         if not spec.argv:
             raise ValueError("The run has no command (argv is empty).")
         namespace, name = namespace_for(spec, self.settings), job_name(spec.job_id)
-        job = build_job(spec, self.settings, name=name, namespace=namespace)
         archive = await asyncio.to_thread(pack_snapshot, Path(spec.code_dir))
-        configmap = build_snapshot_configmap(name, namespace, archive, build_labels(spec))
+        check_snapshot_size(len(archive), self.settings.max_snapshot_bytes)
+        job = build_job(spec, self.settings, name=name, namespace=namespace, code=index_archive(archive))
+        configmaps = build_code_configmaps(name, namespace, archive, build_labels(spec))
         api = await self._client()
         await self._ensure_namespace(namespace)
         core, batch = k8s.CoreV1Api(api), k8s.BatchV1Api(api)
@@ -149,18 +164,29 @@ class KubernetesExecutor:
             if e.status == 409:
                 raise ValueError(f"A run with job_id {spec.job_id} already exists ({namespace}/{name}).") from None
             raise
-        # the ConfigMap belongs to the Job: deleting the Job (cancel, TTL) deletes the code too.
-        # The init step waits for it (a missing ConfigMap volume keeps the pod in ContainerCreating).
-        configmap["metadata"]["ownerReferences"] = [{
-            "apiVersion": "batch/v1", "kind": "Job", "name": name, "uid": created.metadata.uid,
-            "blockOwnerDeletion": True,
-        }]
+        # The parts belong to the Job: deleting the Job (cancel, TTL) deletes the code too. The
+        # init step waits for them (a missing ConfigMap in its volume keeps the pod in ContainerCreating).
+        parts = [owned_by_job(c, name, created.metadata.uid) for c in configmaps]
         try:
-            await core.create_namespaced_config_map(namespace, configmap)
+            outcomes = await asyncio.gather(*(core.create_namespaced_config_map(namespace, c) for c in parts),
+                                            return_exceptions=True)
+            failures = [o for o in outcomes if isinstance(o, BaseException)]
+            if failures:
+                raise failures[0]
         except BaseException:
-            await batch.delete_namespaced_job(name, namespace, propagation_policy="Background")
+            await asyncio.shield(self._delete_job(namespace, name))
             raise
         return kube_handle(spec.job_id, namespace, name, time.time())
+
+    async def _delete_job(self, namespace: str, name: str) -> None:
+        """Delete a half-created run's Job; the garbage collector deletes the parts it owns (the
+        gateway needs no right to delete ConfigMaps)."""
+        try:
+            await k8s.BatchV1Api(await self._client()).delete_namespaced_job(
+                name, namespace, propagation_policy="Background")
+        except ApiException as e:
+            if e.status != 404:
+                raise
 
     async def _ensure_namespace(self, namespace: str) -> None:
         if not self.ensure_namespaces or namespace in self._ready_namespaces:

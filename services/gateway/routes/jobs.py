@@ -14,7 +14,7 @@ from arenahub.gateway.jobstore import job_summary, load_jobs, request_cancel
 from arenahub.gateway.models import JOB_STATUSES
 from arenahub.gateway.schemas import ErrorOut, JobListOut, JobOut
 from arenahub.gateway.snapshots import load_rerun_comparison, read_snapshot, rerun_job
-from arenahub.gateway.submissions import accept_submission, read_submission
+from arenahub.gateway.submissions import accept_submission, check_code_fits_executor, read_submission
 
 router = APIRouter(tags=["jobs"], responses={401: {"model": ErrorOut}, 403: {"model": ErrorOut}})
 
@@ -116,13 +116,15 @@ async def job_snapshot(job: VisibleJobDep, gateway: GatewayDep) -> Response:
     "/jobs/{job_id}/rerun",
     status_code=201,
     response_model=JobOut,
-    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}},
+    responses={404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 413: {"model": ErrorOut}},
 )
 async def rerun(job: VisibleJobDep, gateway: GatewayDep, admin: AdminDep) -> JobOut:
     """Admins: run the job's snapshot again with its spec as a new job (``rerun_of``), to reproduce its score.
 
     The re-run is the admin's: it skips the submission quota and is never a leaderboard entry.
+    413 when the snapshot is over the executor's code cap (lowered since it was submitted).
     """
+    check_code_fits_executor(job.code_bytes, gateway.settings.executor)
     again = await rerun_job(gateway, job, admin.name, time.time())
     gateway.scheduler.wake()
     return JobOut.model_validate(job_summary(again))

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from arenahub.gateway.executors.base import OutputsUnavailable, RunHandle, RunLimits, RunSpec
+from arenahub.gateway.executors.kubecode import CodeIndex
 from arenahub.gateway.executors.kubejobs import (
     COLLECTOR_CONTAINER,
     JOB_CONTAINER,
@@ -29,7 +30,7 @@ def make_spec(kind: str) -> RunSpec:
 
 
 def pod_of(kind: str) -> dict:
-    return build_job(make_spec(kind), SETTINGS, name="n", namespace="ns")["spec"]["template"]["spec"]
+    return build_job(make_spec(kind), SETTINGS, name="n", namespace="ns", code=CodeIndex(1, 64, "0" * 64))["spec"]["template"]["spec"]
 
 
 def test_only_a_test_run_gets_the_collector_sidecar():

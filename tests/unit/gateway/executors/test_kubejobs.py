@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from arenahub.gateway.executors.base import Mount, RunHandle, RunLimits, RunSpec
+from arenahub.gateway.executors.kubecode import CodeIndex
 from arenahub.gateway.executors.kubejobs import (
     KubeJobSettings,
     build_deny_all_policy,
     build_job,
     build_namespace,
-    build_snapshot_configmap,
     dns_label,
     job_outcome,
     namespace_for,
@@ -23,6 +23,7 @@ from arenahub.gateway.executors.kubernetes import kube_handle, pack_snapshot, pa
 pytestmark = pytest.mark.unit
 
 SETTINGS = KubeJobSettings(image="arenahub/job:1", datasets_root="/srv/datasets")
+CODE = CodeIndex(parts=1, size=64, sha256="0" * 64)
 
 
 def make_spec(**changes) -> RunSpec:
@@ -35,7 +36,7 @@ def make_spec(**changes) -> RunSpec:
 
 
 def test_the_job_has_a_deadline_no_retries_whole_gpus_and_no_token():
-    job = build_job(make_spec(), SETTINGS, name="arenahub-run-job-1", namespace="ns")
+    job = build_job(make_spec(), SETTINGS, name="arenahub-run-job-1", namespace="ns", code=CODE)
     spec, pod = job["spec"], job["spec"]["template"]["spec"]
     assert (spec["activeDeadlineSeconds"], spec["backoffLimit"], spec["suspend"]) == (600, 0, False)
     assert pod["automountServiceAccountToken"] is False
@@ -45,7 +46,7 @@ def test_the_job_has_a_deadline_no_retries_whole_gpus_and_no_token():
 
 
 def test_every_container_is_restricted():
-    pod = build_job(make_spec(), SETTINGS, name="n", namespace="ns")["spec"]["template"]["spec"]
+    pod = build_job(make_spec(), SETTINGS, name="n", namespace="ns", code=CODE)["spec"]["template"]["spec"]
     for container in pod["initContainers"] + pod["containers"]:
         context = container["securityContext"]
         assert context["runAsNonRoot"] and context["readOnlyRootFilesystem"]
@@ -54,21 +55,21 @@ def test_every_container_is_restricted():
 
 
 def test_datasets_are_read_only_subpaths_and_a_folder_outside_the_root_is_refused():
-    pod = build_job(make_spec(), SETTINGS, name="n", namespace="ns")["spec"]["template"]["spec"]
+    pod = build_job(make_spec(), SETTINGS, name="n", namespace="ns", code=CODE)["spec"]["template"]["spec"]
     mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"] == "/data/train")
     assert (mount["subPath"], mount["readOnly"]) == ("faces/train", True)
     claim = next(v for v in pod["volumes"] if v["name"] == "datasets")
     assert claim["persistentVolumeClaim"]["readOnly"] is True
     with pytest.raises(ValueError, match="not under the datasets volume root /srv/datasets"):
-        build_job(make_spec(mounts=[Mount(Path("/etc"), "/data/train")]), SETTINGS, name="n", namespace="ns")
+        build_job(make_spec(mounts=[Mount(Path("/etc"), "/data/train")]), SETTINGS, name="n", namespace="ns", code=CODE)
     with pytest.raises(ValueError, match="read-only only"):
         build_job(make_spec(mounts=[Mount(Path("/srv/datasets/a"), "/data/a", writable=True)]), SETTINGS,
-                  name="n", namespace="ns")
+                  name="n", namespace="ns", code=CODE)
 
 
 def test_with_a_kueue_queue_the_job_is_suspended_and_labelled():
     settings = KubeJobSettings(image="x", kueue_queue="gpu", datasets_root="/srv/datasets")
-    job = build_job(make_spec(), settings, name="n", namespace="ns")
+    job = build_job(make_spec(), settings, name="n", namespace="ns", code=CODE)
     assert job["spec"]["suspend"] is True
     assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "gpu"
 
@@ -91,9 +92,14 @@ def test_dns_labels_are_short_and_distinct():
     assert dns_label("ok-name") == "ok-name"
 
 
-def test_a_snapshot_too_big_for_a_configmap_is_refused_with_what_to_do():
-    with pytest.raises(ValueError, match=".arenaignore"):
-        build_snapshot_configmap("n", "ns", b"x" * 900_000, {})
+def test_the_init_step_unpacks_the_code_from_its_parts_checked_against_the_index():
+    pod = build_job(make_spec(), SETTINGS, name="n", namespace="ns", code=CodeIndex(2, 1_500_000, "ab" * 32))
+    pod = pod["spec"]["template"]["spec"]
+    unpack = pod["initContainers"][0]
+    assert {e["name"]: e["value"] for e in unpack["env"]} == {
+        "ARENAHUB_CODE_PARTS": "2", "ARENAHUB_CODE_BYTES": "1500000", "ARENAHUB_CODE_SHA256": "ab" * 32}
+    sources = next(v for v in pod["volumes"] if v["name"] == "snapshot")["projected"]["sources"]
+    assert [s["configMap"]["name"] for s in sources] == ["n-code-0", "n-code-1"]
 
 
 def test_the_snapshot_keeps_the_folder_layout(tmp_path):
@@ -143,9 +149,9 @@ def test_runs_are_looked_for_in_each_competitions_namespace_and_the_default_one(
 
 def test_a_priority_class_and_the_ttl_are_set_only_when_configured():
     plain = build_job(make_spec(), KubeJobSettings(image="i", datasets_root="/srv/datasets", ttl_after_finished_s=0),
-                      name="n", namespace="ns")
+                      name="n", namespace="ns", code=CODE)
     assert "priorityClassName" not in plain["spec"]["template"]["spec"] and "ttlSecondsAfterFinished" not in plain["spec"]
     chosen = build_job(make_spec(), KubeJobSettings(image="i", datasets_root="/srv/datasets", priority_class_name="hi"),
-                       name="n", namespace="ns")
+                       name="n", namespace="ns", code=CODE)
     assert chosen["spec"]["template"]["spec"]["priorityClassName"] == "hi"
     assert chosen["spec"]["ttlSecondsAfterFinished"] == 3600
