@@ -18,9 +18,11 @@ capacity nobody else touches.
 
 from __future__ import annotations
 
+import secrets
 from typing import Iterator
 
 import pytest
+from kubernetes import client as k8s
 
 from tests.k8s.harness import (
     CODING,
@@ -94,3 +96,16 @@ def coding_cluster(_control_planes: dict[str, ControlPlane], harness_binaries: H
 def training_cluster(_control_planes: dict[str, ControlPlane], harness_binaries: HarnessBinaries) -> ControlPlane:
     """The training cluster: batch Jobs on whole GPUs, 3 nodes x 3 GPUs."""
     return _plane(_control_planes, TRAINING, harness_binaries)
+
+
+@pytest.fixture
+def competition(training_cluster: ControlPlane) -> Iterator[str]:
+    """A competition name of its own on the training cluster; its run namespace is deleted afterwards."""
+    name = f"comp-{secrets.token_hex(3)}"
+    yield name
+    with training_cluster.api_client() as api:
+        try:
+            k8s.CoreV1Api(api).delete_namespace(f"arenahub-runs-{name}", propagation_policy="Background")
+        except k8s.ApiException as e:
+            if e.status != 404:
+                raise

@@ -7,7 +7,6 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from kubernetes import client as k8s
@@ -23,19 +22,6 @@ from tests.k8s.podservers import wait_for
 pytestmark = [pytest.mark.k8s, pytest.mark.timeout(180)]
 
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
-
-
-@pytest.fixture
-def competition(training_cluster: ControlPlane) -> Iterator[str]:
-    """A competition name of its own; its run namespace is deleted afterwards."""
-    name = f"code-{secrets.token_hex(3)}"
-    yield name
-    with training_cluster.api_client() as api:
-        try:
-            k8s.CoreV1Api(api).delete_namespace(f"arenahub-runs-{name}", propagation_policy="Background")
-        except k8s.ApiException as e:
-            if e.status != 404:
-                raise
 
 
 def code_folder(tmp_path: Path, weights_bytes: int) -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from kubernetes import client as k8s
@@ -21,19 +21,6 @@ from tests.k8s.podservers import wait_for
 pytestmark = [pytest.mark.k8s, pytest.mark.timeout(180)]
 
 RESTRICTED = {"pod-security.kubernetes.io/enforce": "restricted"}
-
-
-@pytest.fixture
-def competition(training_cluster: ControlPlane) -> Iterator[str]:
-    """A competition name of its own; its run namespace is deleted afterwards."""
-    name = f"comp-{secrets.token_hex(3)}"
-    yield name
-    with training_cluster.api_client() as api:
-        try:
-            k8s.CoreV1Api(api).delete_namespace(f"arenahub-runs-{name}", propagation_policy="Background")
-        except k8s.ApiException as e:
-            if e.status != 404:
-                raise
 
 
 @pytest.fixture

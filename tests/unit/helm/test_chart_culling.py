@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,6 +19,7 @@ from arenahub.hub_config.culling import TIMEOUTS_ENV
 from arenahub.hub_config.settings import HubSettings
 from arenahub.hub_config.wiring import configure
 from tests.unit.helm.charts import CODING_CHART, ValuesSet, helm_binary, only, render
+from tests.unit.helm.spawners import load_rendered_hub_config
 from tests.unit.helm.test_chart_hub_config import CHART, CULLER, ENV, chartconfig
 
 pytestmark = pytest.mark.unit
@@ -117,26 +117,11 @@ def proxy_url() -> Iterator[str]:
         thread.join()
 
 
-def _load_rendered_hub_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, values: dict) -> Config:
-    configmap = only(render(ValuesSet("culling", CODING_CHART, values)), "ConfigMap", "arena-arenahub-coding-hub")
-    for name, text in configmap["data"].items():
-        (tmp_path / name).write_text(text)
-    monkeypatch.setenv("ARENAHUB_CHART_VALUES", str(tmp_path / "values.yaml"))
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(sys, "path", list(sys.path))  # the config file prepends its own folder
-    monkeypatch.delitem(sys.modules, "chartconfig", raising=False)
-    c = Config()
-    path = tmp_path / "jupyterhub_config.py"
-    exec(compile(path.read_text(), str(path), "exec"), {"get_config": lambda: c, "__file__": str(path)})
-    return c
-
-
 @needs_helm
 def test_rendered_chart_config_makes_the_culler_stop_unattended_gpu_servers_only(tmp_path, monkeypatch, proxy_url):
     profiles = [{"slug": "cpu", "display_name": "CPU"},
                 {"slug": "gpu-quarter", "display_name": "0.25 GPU", "gpu_fraction": 0.25, "default": True}]
-    c = _load_rendered_hub_config(tmp_path, monkeypatch, {"singleuser": {"profileList": profiles}})
+    c = load_rendered_hub_config(tmp_path, monkeypatch, {"singleuser": {"profileList": profiles}})
     culler = next(s for s in c.JupyterHub.services if s["name"] == "idle-culler")
     config_file = Path(next(a for a in culler["command"] if a.startswith("--config="))[len("--config="):])
     assert config_file == Path(arenahub.hub_config.__file__).parent / "culler_config.py"
