@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from arenahub.jobrunner.outputframe import read_frame, unpack_outputs
+from tests.unit.gateway.executors.collectorproc import log_after_sigterm
 from tests.unit.images.test_image_installs import _pip, wheel  # noqa: F401  (the wheel fixture, built once)
 
 pytestmark = pytest.mark.unit
@@ -24,19 +24,9 @@ def test_the_collector_runs_from_the_bare_wheel_and_prints_a_frame_on_sigterm(wh
     outputs.mkdir()
     (outputs / "00001.json").write_text('{"label": "cat", "count": 3}')
     # cwd outside the repository: `python -m` puts the working folder (with arenahub/) on sys.path
-    process = subprocess.Popen([str(python), "-I", "-B", "-m", "arenahub.jobrunner.collector", "--outputs", str(outputs)],
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        first = process.stdout.readline()
-        assert first == b"arenahub collector: waiting for the job to end\n", process.stderr.read()
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, stderr.decode()
+    stdout = log_after_sigterm([str(python), "-I", "-B", "-m", "arenahub.jobrunner.collector", "--outputs", str(outputs)],
+                               cwd=tmp_path)
     dest = tmp_path / "dest"
     dest.mkdir()
-    assert unpack_outputs(read_frame(stdout.decode().splitlines()), dest) == 1
+    assert unpack_outputs(read_frame(stdout.splitlines()), dest) == 1
     assert (dest / "00001.json").read_text() == '{"label": "cat", "count": 3}'

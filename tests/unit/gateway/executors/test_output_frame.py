@@ -3,11 +3,8 @@
 import base64
 import io
 import os
-import signal
-import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +22,7 @@ from arenahub.jobrunner.outputframe import (
     read_frame,
     unpack_outputs,
 )
+from tests.unit.gateway.executors.collectorproc import log_after_sigterm
 
 pytestmark = pytest.mark.unit
 
@@ -246,18 +244,7 @@ def test_the_collector_process_waits_for_sigterm_then_prints_the_frame_using_onl
     # as in the job-runner image, which installs the arenahub wheel with --no-deps.
     launcher = (f"import sys, runpy; sys.path.insert(0, {str(REPO)!r}); sys.argv[1:] = {['--outputs', str(outputs)]!r}; "
                 "runpy.run_module('arenahub.jobrunner.collector', run_name='__main__')")
-    process = subprocess.Popen([sys.executable, "-S", "-c", launcher], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert process.stdout.readline() == b"arenahub collector: waiting for the job to end\n"
-        time.sleep(0.2)
-        assert process.poll() is None  # still waiting for the signal
-        process.send_signal(signal.SIGTERM)
-        stdout, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, stderr.decode()
+    stdout = log_after_sigterm([sys.executable, "-S", "-c", launcher], still_waiting_after_s=0.2)
     dest = tmp_path / "dest"
     dest.mkdir()
-    assert unpack_outputs(read_frame(stdout.decode().splitlines()), dest) == 2
+    assert unpack_outputs(read_frame(stdout.splitlines()), dest) == 2
