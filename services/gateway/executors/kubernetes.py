@@ -14,10 +14,11 @@ import asyncio
 import io
 import tarfile
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import config as k8s_config
 from kubernetes_asyncio.client.rest import ApiException
@@ -45,11 +46,11 @@ from arenahub.gateway.executors.kubejobs import (
     namespace_for,
     run_namespaces,
 )
+from arenahub.gateway.executors.kubelogs import LOG_CHUNK_BYTES, LogSplitter
 from arenahub.gateway.executors.kubeoutputs import unpack_collector_log
 
 CANCEL_REASON_ANNOTATION = "arenahub.io/cancel-reason"
 HANDLE_PREFIX = "kube:"  # RunHandle.run_dir of a Kubernetes run: "kube:<namespace>/<job name>"
-MAX_LINE_BYTES = 64 << 10
 
 
 def kube_handle(job_id: str, namespace: str, name: str, started_at: float) -> RunHandle:
@@ -80,24 +81,6 @@ def pack_snapshot(code_dir: Path) -> bytes:
         for path in sorted(Path(code_dir).rglob("*")):
             tar.add(path, arcname=str(path.relative_to(code_dir)), recursive=False, filter=_plain_header)
     return buffer.getvalue()
-
-
-def split_log_lines(data: bytes, start: int, seq: int, *, final: bool) -> tuple[list[LogRecord], int]:
-    """LogRecords for the complete lines of ``data`` (the pod log from byte ``start`` on), numbered
-    from ``seq``; with ``final`` a last line without newline counts too. Returns (records, bytes used)."""
-    records: list[LogRecord] = []
-    used = 0
-    now = time.time()
-    while used < len(data):
-        end = data.find(b"\n", used)
-        if end < 0 and not final and len(data) - used < MAX_LINE_BYTES:
-            break
-        stop = len(data) if end < 0 else end + 1
-        stop = min(stop, used + MAX_LINE_BYTES)
-        text = data[used:stop].rstrip(b"\n").decode(errors="replace")
-        used = stop
-        records.append(LogRecord(seq=seq + len(records), offset=start + used, ts=now, stream="stdout", text=text))
-    return records, used
 
 
 class KubernetesExecutor:
@@ -271,43 +254,117 @@ class KubernetesExecutor:
         return handles
 
     # -- logs ----------------------------------------------------------------------------------
-    async def _pod_log(self, namespace: str, pod: str, container: str = JOB_CONTAINER,
-                       limit_bytes: int | None = None) -> bytes | None:
+    async def _open_pod_log(self, namespace: str, pod: str, container: str = JOB_CONTAINER, *,
+                            follow: bool = False, limit_bytes: int | None = None) -> aiohttp.ClientResponse | None:
+        """The unread response of one pod-log request (the caller closes it), None when the
+        container has not started yet or the pod is gone. No request timeout: a followed log
+        stays open as long as the container runs."""
         api = await self._client()
         extra = {"limit_bytes": limit_bytes} if limit_bytes is not None else {}
+        response = await k8s.CoreV1Api(api).read_namespaced_pod_log(
+            pod, namespace, container=container, follow=follow, _preload_content=False, **extra)
+        if response.status < 300:
+            return response
+        body = (await response.read())[:500].decode(errors="replace")
+        response.close()
+        if response.status in (400, 404):  # container not started yet, or the pod is gone
+            return None
+        raise ApiException(status=response.status, reason=f"reading the log of pod {namespace}/{pod}: {body}")
+
+    async def _pod_log(self, namespace: str, pod: str, container: str = JOB_CONTAINER,
+                       limit_bytes: int | None = None) -> bytes | None:
+        response = await self._open_pod_log(namespace, pod, container, limit_bytes=limit_bytes)
+        if response is None:
+            return None
         try:
-            response = await k8s.CoreV1Api(api).read_namespaced_pod_log(
-                pod, namespace, container=container, _preload_content=False, **extra)
             return await response.read()
-        except ApiException as e:
-            if e.status in (400, 404):  # container not started yet, or the pod is gone
-                return None
-            raise
+        finally:
+            response.close()
+
+    async def _log_pod(self, namespace: str, name: str) -> tuple[str, bool] | None:
+        """(name, whether its job container may still write) of the run's pod once it has started."""
+        pods = await self._job_pods(namespace, name)
+        started = [p for p in pods if (p.get("status") or {}).get("phase") in ("Running", "Succeeded", "Failed")]
+        if not started:
+            return None
+        status = started[0].get("status") or {}
+        job = [c for c in status.get("containerStatuses") or [] if c.get("name") == JOB_CONTAINER]
+        ended = status.get("phase") != "Running" or bool(job and (job[0].get("state") or {}).get("terminated"))
+        return started[0]["metadata"]["name"], not ended
+
+    async def _stream_log(self, namespace: str, pod: str, lines: LogSplitter,
+                          stop_when: Callable[[], Awaitable[bool]] | None = None) -> AsyncIterator[LogRecord]:
+        """The records of one request for the job container's log, read a chunk at a time. With
+        ``stop_when`` the log is followed: it is asked every poll_interval_s and ends the stream
+        when true; a stream that ends or drops just ends (the caller reconnects). Without, the
+        log is read once to its end and a last line without newline counts too."""
+        response = await self._open_pod_log(namespace, pod, follow=stop_when is not None)
+        if response is None:
+            return
+        try:
+            next_check = time.monotonic() + self.poll_interval_s
+            while True:
+                if stop_when is None:
+                    chunk = await response.content.read(LOG_CHUNK_BYTES)
+                else:
+                    try:
+                        chunk = await asyncio.wait_for(response.content.read(LOG_CHUNK_BYTES),
+                                                       max(0.0, next_check - time.monotonic()))
+                    except TimeoutError:
+                        chunk = None
+                    except (aiohttp.ClientError, ConnectionError):
+                        return  # dropped (API server or node restarted): the caller reconnects
+                if chunk == b"":
+                    break
+                for record in lines.feed(chunk or b""):
+                    yield record
+                if stop_when is not None and time.monotonic() >= next_check:
+                    if await stop_when():
+                        return
+                    next_check = time.monotonic() + self.poll_interval_s
+            if stop_when is None:
+                for record in lines.finish():
+                    yield record
+        finally:
+            response.close()
 
     async def read_logs(self, handle: RunHandle, offset: int = 0) -> AsyncIterator[LogRecord]:
         """Yield the job container's lines after byte ``offset`` of its log (stdout and stderr
-        merged, as the pod log API serves them), following it until the run has ended."""
+        merged, as the pod log API serves them), following it until the run has ended.
+
+        While the job container runs its log is one streaming request (``follow``), reopened
+        after a pause if it drops, each time skipping the bytes already yielded. Once the run
+        has ended one plain read from the last position picks up what the stream had not
+        delivered. Before the container starts, the pod is looked for every poll_interval_s."""
         namespace, name = parse_handle(handle)
         position, seq = offset, None
+        run_ended = False
+
+        async def has_ended() -> bool:
+            nonlocal run_ended
+            run_ended = await self.result(handle) is not None
+            return run_ended
+
         while True:
-            finished = await self.result(handle) is not None  # before reading: then this read gets the rest
-            pods = await self._job_pods(namespace, name)
-            started = [p for p in pods if (p.get("status") or {}).get("phase") in ("Running", "Succeeded", "Failed")]
-            data = await self._pod_log(namespace, started[0]["metadata"]["name"]) if started else None
-            if data is not None:
-                if seq is None:
-                    seq = data[:offset].count(b"\n")
-                records, used = split_log_lines(data[position:], position, seq, final=finished)
-                for record in records:
-                    yield record
-                position += used
-                seq += len(records)
+            finished = await has_ended()  # before reading: then a plain read gets the rest
+            pod = await self._log_pod(namespace, name)
+            lines = LogSplitter(position, seq)
+            if pod is not None and (finished or pod[1]):
+                try:
+                    async for record in self._stream_log(namespace, pod[0], lines, None if finished else has_ended):
+                        yield record
+                except ApiException as e:
+                    if finished or e.status < 500:
+                        raise
+                    # the API server could not reach the node's kubelet (restarting?): try again
+                position, seq = lines.position, lines.seq
             if finished:
                 if handle.job_id in self._cancelled:  # the reason is the run's last line
                     yield LogRecord(seq=seq or 0, offset=position, ts=time.time(), stream="system",
                                     text=self._cancelled[handle.job_id])
                 return
-            await asyncio.sleep(self.poll_interval_s)
+            if not run_ended:  # not started, its job container done, or the stream dropped
+                await asyncio.sleep(self.poll_interval_s)
 
     # -- outputs -------------------------------------------------------------------------------
     async def collect_outputs(self, handle: RunHandle, dest: Path) -> Path:

@@ -18,7 +18,8 @@ from arenahub.gateway.executors.kubejobs import (
     namespace_for,
     run_namespaces,
 )
-from arenahub.gateway.executors.kubernetes import kube_handle, pack_snapshot, parse_handle, split_log_lines
+from arenahub.gateway.executors.kubelogs import split_log_lines
+from arenahub.gateway.executors.kubernetes import kube_handle, pack_snapshot, parse_handle
 
 pytestmark = pytest.mark.unit
 
