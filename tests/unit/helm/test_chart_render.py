@@ -152,6 +152,29 @@ def test_gateway_mounts_the_training_kubeconfig_when_one_is_given():
     assert executor.kind == "kubernetes" and str(executor.kubernetes.kubeconfig) == "/etc/arenahub/training/kubeconfig"
 
 
+def test_the_code_and_outputs_caps_reach_the_gateways_kubernetes_settings(monkeypatch):
+    objects = render(ValuesSet("caps", CODING_CHART, {"gateway": {"training": {
+        "kubeconfigSecret": "training-kube", "image": "registry.example/arenahub-job-runner:1",
+        "maxSnapshotBytes": 4 << 20, "outputsMaxBytes": 3 << 20}}}))
+    env = _env(only(objects, "Deployment", "arena-arenahub-coding-gateway")["spec"]["template"]["spec"]["containers"][0])
+    from arenahub.gateway.executor_settings import ExecutorSettings, snapshot_cap
+
+    for name in ("KIND", "KUBERNETES__IMAGE", "KUBERNETES__MAX_SNAPSHOT_BYTES", "KUBERNETES__OUTPUTS_MAX_BYTES"):
+        monkeypatch.setenv(f"ARENAHUB_GATEWAY_EXECUTOR__{name}", env[f"ARENAHUB_GATEWAY_EXECUTOR__{name}"]["value"])
+    from arenahub.gateway.settings import GatewaySettings
+
+    monkeypatch.setenv("ARENAHUB_GATEWAY_ENVIRONMENT", "dev")  # the chart's Secret gives the real token
+    executor: ExecutorSettings = GatewaySettings().executor
+    assert snapshot_cap(executor) == 4 << 20 and executor.kubernetes.outputs_max_bytes == 3 << 20
+
+
+@pytest.mark.parametrize("training", [{"maxSnapshotBytes": 128 << 20}, {"outputsMaxBytes": 0}, {"maxSnapshotBytes": "16Mi"}])
+def test_caps_outside_their_range_are_refused_at_render(training):
+    with pytest.raises(Exception, match="maxSnapshotBytes|outputsMaxBytes"):
+        render(ValuesSet("bad-caps", CODING_CHART, {"gateway": {"training": {
+            "kubeconfigSecret": "training-kube", "image": "registry.example/arenahub-job-runner:1", **training}}}))
+
+
 def test_a_training_kubeconfig_without_a_job_image_is_refused_at_render():
     with pytest.raises(Exception, match="gateway.training.image"):
         render(ValuesSet("tk", CODING_CHART, {"gateway": {"training": {"kubeconfigSecret": "training-kube"}}}))
