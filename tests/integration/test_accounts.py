@@ -12,7 +12,6 @@ import html
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ import pytest
 
 from arenahub.hub_config.accounts.store import make_engine_url
 from tests.support.postgres import PostgresCluster
-from tests.support.processes import free_port, wait_until_answering
+from tests.support.processes import free_port, terminate_group, wait_until_answering
 
 pytestmark = pytest.mark.integration
 
@@ -79,12 +78,7 @@ c.ArenaAuthenticator.password_hash_rounds = 4  # fast tests; production keeps 12
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)  # the hub stops the proxy it started
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        terminate_group(self.proc)  # the hub stops the proxy it started
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -7,14 +7,11 @@ job container's log carries a forged frame that must never be read.
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from kubernetes import client as k8s
 
@@ -29,6 +26,7 @@ from tests.integration.gateway.processes import HubProcess
 from tests.k8s.harness import ControlPlane, build_pod_lifecycle_annotations
 from tests.k8s.harness.containerlogs import serve_container_logs
 from tests.k8s.test_kube_executor import add_dataset_claim
+from tests.support.scores import wait_for_score
 
 pytestmark = [pytest.mark.k8s, pytest.mark.timeout(240)]
 
@@ -44,15 +42,6 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
 
 def frame_of(folder: Path) -> list[str]:
     return build_frame(pack_outputs(folder).archive)
-
-
-async def wait_for_score(client: httpx.AsyncClient, job_id: str, timeout_s: float = 60) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while (score := (await client.get(f"/jobs/{job_id}/score")).json()).get("status") not in ("scored", "error"):
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"job {job_id} has no score after {timeout_s} s: {score}")
-        await asyncio.sleep(0.2)
-    return score
 
 
 async def run_scored_test_job(hub: HubProcess, cluster: ControlPlane, tmp_path: Path,
@@ -80,7 +69,7 @@ async def run_scored_test_job(hub: HubProcess, cluster: ControlPlane, tmp_path: 
             job = (await submit(ada, {"kind": "test", "entrypoint": "predict.py", "dataset": "demo-points"},
                                 code=make_archive({"predict.py": PREDICT}))).json()
             done = await wait_for_status(ada, job["id"], {"succeeded", "failed", "lost"}, timeout_s=90)
-            score = await wait_for_score(ada, job["id"])
+            score = await wait_for_score(ada, job["id"], poll_s=0.2)
         with cluster.api_client() as api:
             return done, score, k8s.CoreV1Api(api).list_namespaced_pod(namespace).items
     finally:

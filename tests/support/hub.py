@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.support.processes import free_port, wait_until_answering
+from tests.support.processes import free_port, terminate_group, wait_until_answering
 
 
 class RunningHub:
@@ -93,13 +93,7 @@ class RunningHub:
             _kill_proxy(self.data_dir / "hub" / "proxy.pid")
             return
         started = self.started_processes()  # its tree, while the hub is still there to hold it together
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
+        terminate_group(self.proc)
         _kill_proxy(self.data_dir / "hub" / "proxy.pid")
         _kill_all(started | self.started_processes())
 

@@ -4,6 +4,8 @@ answer, and a uvicorn server inside the test's event loop."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -18,6 +20,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def terminate_group(proc: subprocess.Popen, grace_s: float = 30) -> None:
+    """SIGTERM ``proc`` (a session leader) and wait ``grace_s``; then SIGKILL its whole process group."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
 
 
 def wait_until_answering(proc: subprocess.Popen, url: str, timeout_s: float, log_tail: Callable[[], str],

@@ -1,10 +1,8 @@
 """End to end through a real gateway and the bubblewrap LocalExecutor: a test job is scored onto the leaderboard."""
 
-import asyncio
 import json
 import os
 import shutil
-import time
 
 import pytest
 
@@ -12,6 +10,7 @@ from arenahub.demo import install
 from arenahub.scoring import sample_split
 from tests.integration.gateway.api_helpers import submit, unique_user, wait_for_status
 from tests.integration.gateway.archives import make_archive
+from tests.support.scores import wait_for_score
 
 pytestmark = [
     pytest.mark.integration,
@@ -35,17 +34,6 @@ for path in sorted(inputs.glob("*.json")):
     (out / path.name).write_text(json.dumps({"label": "cat", "count": len(points)}))
 print("wrote outputs")
 """
-
-
-async def wait_for_score(client, job_id, timeout_s=60):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        score = (await client.get(f"/jobs/{job_id}/score")).json()
-        if score.get("status") in ("scored", "error"):
-            return score
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"job {job_id} has no score after {timeout_s} s: {score}")
-        await asyncio.sleep(0.1)
 
 
 def expected_scores(dataset_dir, seed, public_fraction):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import httpx
 
 from arenahub.gateway import hub_roles
 from tests.support.postgres import PostgresCluster
-from tests.support.processes import free_port, wait_until_answering
+from tests.support.processes import free_port, terminate_group, wait_until_answering
 
 REPO = Path(__file__).resolve().parents[3]
 GATEWAY_SERVICE = "arenahub-gateway"
@@ -116,12 +115,7 @@ class HubProcess:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+        terminate_group(self.proc)
 
 
 class GatewayProcess:

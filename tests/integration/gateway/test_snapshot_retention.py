@@ -25,6 +25,7 @@ from arenahub.gateway.retention_settings import RetentionSettings
 from arenahub.gateway.retentionkeeper import RetentionKeeper
 from tests.integration.gateway.api_helpers import submit, unique_user, wait_for_status
 from tests.integration.gateway.archives import TRAIN_PY, make_archive
+from tests.support.scores import wait_for_score
 
 pytestmark = pytest.mark.integration
 
@@ -164,17 +165,6 @@ for path in sorted(inputs.glob("*.json")):
 """
 
 
-async def _wait_scored(client, job_id: str, timeout_s: float = 90) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        score = (await client.get(f"/jobs/{job_id}/score")).json()
-        if score.get("status") in ("scored", "error"):
-            return score
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"job {job_id} has no score after {timeout_s} s: {score}")
-        await asyncio.sleep(0.1)
-
-
 @needs_sandbox
 async def test_leaderboard_entries_are_kept_and_scored_reruns_only_once_their_competition_is_closed(
         gateway, database, tmp_path):
@@ -191,10 +181,10 @@ async def test_leaderboard_entries_are_kept_and_scored_reruns_only_once_their_co
         for job in (entry, train):
             done = await wait_for_status(ada, job["id"], {"succeeded", "failed"}, timeout_s=90)
             assert done["status"] == "succeeded", done
-        assert (await _wait_scored(ada, entry["id"]))["status"] == "scored"
+        assert (await wait_for_score(ada, entry["id"], 90))["status"] == "scored"
         rerun = (await admin.post(f"/jobs/{entry['id']}/rerun")).json()  # scored, but never a leaderboard entry
         await wait_for_status(admin, rerun["id"], {"succeeded"}, timeout_s=90)
-        assert (await _wait_scored(admin, rerun["id"]))["on_leaderboard"] is False
+        assert (await wait_for_score(admin, rerun["id"], 90))["on_leaderboard"] is False
 
         while_open = await _sweeper(gateway, database, days=30, ahead_s=WEEKS_AHEAD).sweep()
         assert (await admin.post("/competitions/demo/close")).status_code == 200

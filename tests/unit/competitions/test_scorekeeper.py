@@ -4,17 +4,15 @@ import json
 
 import pytest
 
-from arenahub.demo import install
-from arenahub.gateway.competitionfile import load_competition_text
 from arenahub.gateway.competitionmodels import Competition
 from arenahub.gateway.competitionstore import load_score, load_unscored_test_jobs, save_new_competition
-from arenahub.gateway.db import Database, run_migrations
 from arenahub.gateway.executors.base import RunHandle
 from arenahub.gateway.executors.local import run_outputs_dir
-from arenahub.gateway.models import Dataset, Job
+from arenahub.gateway.models import Job
 from arenahub.gateway.scorekeeper import ScoreKeeper
 from arenahub.gateway.signals import JobSignals
 from arenahub.core.errors import Conflict
+from tests.unit.competitions.demodb import demo_database
 
 pytestmark = pytest.mark.unit
 
@@ -32,19 +30,7 @@ class RunFolders:
 @pytest.fixture
 def world(tmp_path):
     """A migrated database with the demo dataset and competition (a January window)."""
-    db = Database.from_url(f"sqlite:///{tmp_path / 'gw.sqlite'}")
-    run_migrations(db.engine)
-    demo = install(tmp_path / "data")
-    loaded = load_competition_text(demo.yaml_text + WINDOW)
-
-    def seed(session):
-        session.add(Dataset(name="demo-points", path=str(demo.dataset_dir), description="", registered_by="o",
-                            registered_at=0.0))
-        save_new_competition(session, Competition(
-            id="demo", title="Demo", spec=loaded.spec.model_dump(mode="json"), source_yaml=demo.yaml_text,
-            dataset="demo-points", created_by="o", created_at=0.0, closed_at=None, closed_by=None))
-
-    db.run_sync(seed)
+    db, demo = demo_database(tmp_path, WINDOW)
     yield db, demo, tmp_path
     db.dispose()
 

@@ -4,15 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from arenahub.demo import install
-from arenahub.gateway.competitionfile import load_competition_text
-from arenahub.gateway.competitionmodels import Competition
-from arenahub.gateway.competitionstore import load_score, save_new_competition
-from arenahub.gateway.db import Database, run_migrations
+from arenahub.gateway.competitionstore import load_score
 from arenahub.gateway.executors.base import OutputsUnavailable, RunHandle
-from arenahub.gateway.models import Dataset, Job
+from arenahub.gateway.models import Job
 from arenahub.gateway.scorekeeper import ScoreKeeper
 from arenahub.gateway.signals import JobSignals
+from tests.unit.competitions.demodb import demo_database
 
 pytestmark = pytest.mark.unit
 
@@ -38,17 +35,9 @@ class CopyingCollector:
 @pytest.fixture
 def world(tmp_path):
     """A migrated database with the demo competition and one succeeded test job on a Kubernetes handle."""
-    db = Database.from_url(f"sqlite:///{tmp_path / 'gw.sqlite'}")
-    run_migrations(db.engine)
-    demo = install(tmp_path / "data")
-    loaded = load_competition_text(demo.yaml_text)
+    db, demo = demo_database(tmp_path)
 
     def seed(session):
-        session.add(Dataset(name="demo-points", path=str(demo.dataset_dir), description="", registered_by="o",
-                            registered_at=0.0))
-        save_new_competition(session, Competition(
-            id="demo", title="Demo", spec=loaded.spec.model_dump(mode="json"), source_yaml=demo.yaml_text,
-            dataset="demo-points", created_by="o", created_at=0.0, closed_at=None, closed_by=None))
         session.add(Job(
             id="k1", user="ada", kind="test", spec={}, code_sha256="c" * 64, code_bytes=1, dataset="demo-points",
             gpus_requested=1, status="succeeded", created_at=1.0, finished_at=2.0,
